@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# vmm top-level build.
+#
+#   make              module (kmod/vmm.ko), user tools, selftests
+#   make check        native tests, then the selftests in the QEMU test machine
+#   make demo         boot the test machine and run a demo guest through /dev/vmm
+#   make bench        exit costs, ours next to KVM's, in the same test machine
+#
+# KVER defaults to the newest installed Debian kernel image (/boot/vmlinuz-*),
+# KDIR to its headers; both can be overridden.
+
+KVER ?= $(shell ls /boot/vmlinuz-* 2>/dev/null | sed 's,/boot/vmlinuz-,,' | sort -V | tail -n 1)
+KDIR ?= /usr/src/linux-headers-$(KVER)
+O := $(CURDIR)/build
+KSRC_TAR ?= /usr/src/linux-source-6.1.tar.xz
+KSRC := $(O)/ksrc/linux-source-6.1
+
+CC ?= gcc
+USER_CFLAGS := -O2 -g -Wall -Wextra -Werror=implicit-function-declaration \
+	-I$(CURDIR)/include/uapi -I$(CURDIR)/user
+ST_CFLAGS := $(USER_CFLAGS) -I$(KSRC)/tools/testing/selftests -I$(CURDIR)/selftests
+
+export KVER KDIR O KSRC
+
+.PHONY: all kmod user selftests ksrc check check-native demo bench clean
+
+all: kmod user selftests
+
+kmod:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+# Files this project uses from Debian's linux-source package, never
+# committed: the kselftest harness and the kernel's style tools.
+KSRC_FILES := tools/testing/selftests/kselftest_harness.h \
+	tools/testing/selftests/kselftest.h scripts/checkpatch.pl \
+	scripts/spelling.txt scripts/const_structs.checkpatch .clang-format
+$(KSRC)/.stamp: $(KSRC_TAR)
+	mkdir -p $(O)/ksrc
+	tar -xJf $(KSRC_TAR) -C $(O)/ksrc $(addprefix linux-source-6.1/,$(KSRC_FILES))
+	touch $@
+ksrc: $(KSRC)/.stamp
+
+# ---- user tools: user/*.c, one program each, sharing user/lib*.c ----
+USER_PROGS := $(patsubst user/%.c,$(O)/bin/%,$(filter-out user/lib%,$(wildcard user/*.c)))
+USER_LIB := $(wildcard user/lib*.c)
+user: $(USER_PROGS)
+$(O)/bin/%: user/%.c $(USER_LIB) $(wildcard user/*.h) include/uapi/linux/vmm.h
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -static -o $@ $< $(USER_LIB)
+
+# ---- selftests: selftests/*_test.c on the kselftest harness ----
+ST_PROGS := $(patsubst selftests/%.c,$(O)/selftests/%,$(wildcard selftests/*_test.c))
+ST_LIB := $(wildcard selftests/lib/*.c)
+selftests: $(ST_PROGS)
+$(O)/selftests/%: selftests/%.c $(ST_LIB) $(wildcard selftests/*.h selftests/lib/*.h) include/uapi/linux/vmm.h $(KSRC)/.stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(ST_CFLAGS) -static -pthread -o $@ $< $(ST_LIB)
+
+-include scripts/testbed/testbed.mk
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean || true
+	rm -rf $(O)
