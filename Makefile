@@ -53,9 +53,9 @@ $(O)/bin/%: user/%.c $(USER_LIB) $(wildcard user/*.h) include/uapi/linux/vmm.h
 ST_PROGS := $(patsubst selftests/%.c,$(O)/selftests/%,$(wildcard selftests/*_test.c))
 ST_LIB := $(wildcard selftests/lib/*.c)
 selftests: $(ST_PROGS)
-$(O)/selftests/%: selftests/%.c $(ST_LIB) $(wildcard selftests/*.h selftests/lib/*.h) include/uapi/linux/vmm.h $(KSRC)/.stamp
+$(O)/selftests/%: selftests/%.c $(ST_LIB) $(USER_LIB) $(wildcard selftests/*.h selftests/lib/*.h user/*.h) include/uapi/linux/vmm.h $(KSRC)/.stamp
 	@mkdir -p $(dir $@)
-	$(CC) $(ST_CFLAGS) -static -pthread -o $@ $< $(ST_LIB)
+	$(CC) $(ST_CFLAGS) -static -pthread -o $@ $< $(ST_LIB) $(USER_LIB)
 
 -include scripts/testbed/testbed.mk
 
