@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmm: port I/O and MMIO emulation shared by every engine.
+ *
+ * A port exit is described by the hardware; an MMIO exit only gives the
+ * guest-physical address, so the instruction is fetched from the guest
+ * (through its own page tables, mmu/gwalk.c) and decoded (bt/decode.c).
+ * Nothing here trusts the guest: a walk that fails becomes a #PF for the
+ * guest, an instruction we cannot emulate an internal-error exit for
+ * userspace, never a host warning.
+ */
+#include <linux/kernel.h>
+#include <asm/trapnr.h>
+#include <asm/processor-flags.h>
+
+#include "emulate.h"
+#include "mmu/gwalk.h"
+
+static u64 addr_mask(u8 addr_size)
+{
+	return addr_size >= 8 ? ~0ULL : (1ULL << (addr_size * 8)) - 1;
+}
+
+static void ctx_fault(struct vmm_guest_ctx *ctx, int vector, bool has_error,
+		      u32 error, u64 addr)
+{
+	ctx->fault_vector = vector;
+	ctx->fault_has_error = has_error;
+	ctx->fault_error = error;
+	ctx->fault_addr = addr;
+}
+
+static int gwalk_read_cb(void *opaque, u64 gpa, void *buf, unsigned int len)
+{
+	return vmm_read_guest(opaque, gpa, buf, len);
+}
+
+/*
+ * Translate a guest linear address; on failure the #PF to inject is in
+ * @ctx and -EFAULT returned.
+ */
+static int emul_translate(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
+			  u64 gva, u32 access, u64 *gpa)
+{
+	struct gwalk_ctx w = {
+		.cr0 = ctx->cr0, .cr3 = ctx->cr3, .cr4 = ctx->cr4,
+		.efer = ctx->efer,
+	};
+	u32 pfec = 0;
+	int ret;
+
+	if (ctx->cpl == 3)
+		access |= GWALK_USER;
+	ret = gwalk_translate(&w, gwalk_read_cb, vcpu, gva, access, gpa, &pfec);
+	if (ret == -EFAULT && pfec) {
+		ctx_fault(ctx, X86_TRAP_PF, true, pfec, gva);
+		return -EFAULT;
+	}
+	return ret;
+}
+
+/* Copy between guest linear memory and @buf, page by page. */
+static int emul_access(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
+		       u64 gva, void *buf, unsigned int len, bool write)
+{
+	while (len) {
+		unsigned int n = min_t(unsigned int, len,
+				       PAGE_SIZE - offset_in_page(gva));
+		u64 gpa;
+		int ret;
+
+		ret = emul_translate(vcpu, ctx, gva,
+				     write ? GWALK_WRITE : 0, &gpa);
+		if (ret)
+			return ret;
+		ret = write ? vmm_write_guest(vcpu, gpa, buf, n) :
+			      vmm_read_guest(vcpu, gpa, buf, n);
+		if (ret)
+			return ret;
+		gva += n;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static u64 seg_base(const struct vmm_guest_ctx *ctx, int seg)
+{
+	/* In 64-bit code only FS and GS have a base. */
+	if (ctx->cs_l && seg != VMM_SEG_FS && seg != VMM_SEG_GS)
+		return 0;
+	return ctx->seg_base[seg];
+}
+
+/*
+ * How many elements of a string I/O go out in this exit: all that RCX
+ * asks for, as far as the data area holds.  The instruction is restarted
+ * for the rest (RIP stays on it until RCX reaches zero).
+ */
+static u32 pio_string_count(struct vmm_vcpu *vcpu, const struct vmm_pio *pio)
+{
+	u64 rcx = vcpu->gpr[VMM_RCX] & addr_mask(pio->addr_size);
+
+	if (!pio->rep)
+		return 1;
+	return min_t(u64, rcx, VMM_RUN_IO_DATA_SIZE / pio->size);
+}
+
+/* Move the index register (RSI or RDI) and RCX past @n elements. */
+static void pio_string_advance(struct vmm_vcpu *vcpu,
+			       struct vmm_guest_ctx *ctx,
+			       const struct vmm_pio *pio, int reg, u32 n)
+{
+	u64 mask = addr_mask(pio->addr_size);
+	s64 step = (ctx->rflags & X86_EFLAGS_DF) ? -(s64)pio->size : pio->size;
+	u64 *r = &vcpu->gpr[reg];
+	bool done = true;
+
+	*r = (*r & ~mask) | ((*r + step * n) & mask);
+	if (pio->rep) {
+		u64 *c = &vcpu->gpr[VMM_RCX];
+
+		*c = (*c & ~mask) | ((*c - n) & mask);
+		done = !(*c & mask);
+	}
+	if (done)
+		ctx->rip = pio->next_rip;
+}
+
+/* Guest memory of a string I/O: elements one by one, honouring DF. */
+static int pio_string_copy(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
+			   const struct vmm_pio *pio, u32 n, bool to_guest)
+{
+	int reg = to_guest ? VMM_RDI : VMM_RSI;
+	int seg = to_guest ? VMM_SEG_ES : pio->seg;
+	u64 mask = addr_mask(pio->addr_size);
+	s64 step = (ctx->rflags & X86_EFLAGS_DF) ? -(s64)pio->size : pio->size;
+	u8 *data = (u8 *)vcpu->run + VMM_RUN_IO_DATA_OFFSET;
+	u32 i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		u64 off = (vcpu->gpr[reg] + step * i) & mask;
+		u64 gva = seg_base(ctx, seg) + off;
+
+		if (!ctx->cs_l)
+			gva = (u32)gva;
+		ret = emul_access(vcpu, ctx, gva, data + i * pio->size,
+				  pio->size, to_guest);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void pio_fill_run(struct vmm_vcpu *vcpu, const struct vmm_pio *pio,
+			 u32 count)
+{
+	struct vmm_run *run = vcpu->run;
+
+	run->exit_reason = VMM_EXIT_IO;
+	run->io.direction = pio->in ? VMM_EXIT_IO_IN : VMM_EXIT_IO_OUT;
+	run->io.size = pio->size;
+	run->io.port = pio->port;
+	run->io.count = count;
+	run->io.data_offset = VMM_RUN_IO_DATA_OFFSET;
+}
+
+/*
+ * vmm_emulate_pio - an IN/OUT/INS/OUTS exit
+ * Returns 0 with run->io filled (userspace serves the port), 1 when there
+ * is nothing for userspace (REP with RCX = 0, or a fault to inject), or
+ * -errno.
+ */
+int vmm_emulate_pio(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
+		    const struct vmm_pio *pio, struct vmm_pio_pending *pend)
+{
+	u8 *data = (u8 *)vcpu->run + VMM_RUN_IO_DATA_OFFSET;
+	u32 n = 1;
+
+	if (pio->size != 1 && pio->size != 2 && pio->size != 4)
+		return vmm_exit_internal(vcpu, VMM_INTERNAL_EMULATION,
+					 pio->port, pio->size);
+	if (pio->string) {
+		n = pio_string_count(vcpu, pio);
+		if (!n) {
+			ctx->rip = pio->next_rip;
+			return 1;
+		}
+	}
+	if (pio->in) {
+		pend->pending = true;
+		pend->pio = *pio;
+		pend->count = n;
+	} else if (pio->string) {
+		if (pio_string_copy(vcpu, ctx, pio, n, false))
+			return ctx->fault_vector >= 0 ? 1 :
+			       vmm_exit_internal(vcpu, VMM_INTERNAL_EMULATION,
+						 pio->port, ctx->rip);
+		pio_string_advance(vcpu, ctx, pio, VMM_RSI, n);
+	} else {
+		memcpy(data, &vcpu->gpr[VMM_RAX], pio->size);
+		ctx->rip = pio->next_rip;
+	}
+	pio_fill_run(vcpu, pio, n);
+	return 0;
+}
+
+static enum bt_mode emul_mode(const struct vmm_guest_ctx *ctx)
+{
+	if (ctx->cs_l)
+		return BT_MODE_LONG64;
+	if (!(ctx->cr0 & X86_CR0_PE))
+		return BT_MODE_REAL16;
+	if (ctx->rflags & X86_EFLAGS_VM)
+		return BT_MODE_REAL16;
+	return ctx->cs_db ? BT_MODE_PROT32 : BT_MODE_PROT16;
+}
+
+/*
+ * vmm_emulate_mmio - a guest access to @gpa that no RAM slot backs (or a
+ * write to a read-only slot)
+ * Returns 0 with run->mmio filled, 1 to re-enter (a fault to inject), or
+ * -errno.
+ */
+int vmm_emulate_mmio(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
+		     u64 gpa, struct vmm_mmio_pending *pend)
+{
+	struct vmm_run *run = vcpu->run;
+	u8 bytes[BT_MAX_INSN_LEN];
+	u64 lin = seg_base(ctx, VMM_SEG_CS) + ctx->rip;
+	unsigned int avail;
+	int ret;
+
+	if (!ctx->cs_l)
+		lin = (u32)lin;
+	/* Fetch up to 15 bytes, but not from a page that is not there. */
+	avail = min_t(unsigned int, sizeof(bytes),
+		      PAGE_SIZE - offset_in_page(lin));
+	ret = emul_access(vcpu, ctx, lin, bytes, avail, false);
+	if (!ret && avail < sizeof(bytes) &&
+	    !emul_access(vcpu, ctx, lin + avail, bytes + avail,
+			 sizeof(bytes) - avail, false))
+		avail = sizeof(bytes);
+	ctx->fault_vector = -1;	/* a missing second page is not a fault yet */
+	if (ret)
+		goto fail;
+
+	ret = bt_decode(&pend->insn, bytes, avail, emul_mode(ctx));
+	if (ret)
+		goto fail;
+	ret = bt_mmio_prepare(&pend->insn, vcpu->gpr, &pend->op);
+	if (ret)
+		goto fail;
+
+	run->exit_reason = VMM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = pend->op.size;
+	run->mmio.is_write = pend->op.is_write;
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	if (pend->op.is_write) {
+		memcpy(run->mmio.data, &pend->op.data, pend->op.size);
+		ret = bt_mmio_complete(&pend->insn, &pend->op, vcpu->gpr,
+				       &ctx->rflags, 0);
+		if (ret)
+			goto fail;
+		ctx->rip += pend->insn.len;
+	} else {
+		pend->pending = true;
+	}
+	return 0;
+fail:
+	return vmm_exit_internal(vcpu, VMM_INTERNAL_EMULATION, gpa, ctx->rip);
+}
+
+/*
+ * vmm_emulate_complete - finish an IN or an MMIO read with the data that
+ * userspace put in the run page.  Returns 1 to go on, 0/-errno as above.
+ */
+int vmm_emulate_complete(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
+			 struct vmm_pio_pending *pio,
+			 struct vmm_mmio_pending *mmio)
+{
+	struct vmm_run *run = vcpu->run;
+
+	if (pio->pending) {
+		const struct vmm_pio *p = &pio->pio;
+		u8 *data = (u8 *)run + VMM_RUN_IO_DATA_OFFSET;
+
+		pio->pending = false;
+		if (p->string) {
+			if (pio_string_copy(vcpu, ctx, p, pio->count, true))
+				return ctx->fault_vector >= 0 ? 1 :
+				       vmm_exit_internal(vcpu,
+							 VMM_INTERNAL_EMULATION,
+							 p->port, ctx->rip);
+			pio_string_advance(vcpu, ctx, p, VMM_RDI, pio->count);
+		} else {
+			u64 *rax = &vcpu->gpr[VMM_RAX];
+			u32 v = 0;
+
+			memcpy(&v, data, p->size);
+			if (p->size == 4)
+				*rax = v;	/* 32-bit writes zero-extend */
+			else if (p->size == 2)
+				*rax = (*rax & ~0xffffULL) | (u16)v;
+			else
+				*rax = (*rax & ~0xffULL) | (u8)v;
+			ctx->rip = p->next_rip;
+		}
+	}
+	if (mmio->pending) {
+		u64 data = 0;
+
+		mmio->pending = false;
+		memcpy(&data, run->mmio.data, mmio->op.size);
+		if (bt_mmio_complete(&mmio->insn, &mmio->op, vcpu->gpr,
+				     &ctx->rflags, data))
+			return vmm_exit_internal(vcpu, VMM_INTERNAL_EMULATION,
+						 run->mmio.phys_addr, ctx->rip);
+		ctx->rip += mmio->insn.len;
+	}
+	return 1;
+}
