@@ -7,10 +7,15 @@
 #   make demo         boot the test machine and run a demo guest through /dev/vmm
 #   make bench        exit costs, ours next to KVM's, in the same test machine
 #
-# KVER defaults to the newest installed Debian kernel image (/boot/vmlinuz-*),
-# KDIR to its headers; both can be overridden.
+# KVER defaults to the kernel Debian's linux-image-amd64 points at (6.1 on
+# Debian 12), else the newest /boot/vmlinuz-*; KDIR to its headers.  Both
+# can be overridden: make KVER=6.12.117+deb12-amd64 builds for 6.12.
 
-KVER ?= $(shell ls /boot/vmlinuz-* 2>/dev/null | sed 's,/boot/vmlinuz-,,' | sort -V | tail -n 1)
+KVER ?= $(shell dpkg-query -W -f='$${Depends}' linux-image-amd64 2>/dev/null | \
+	sed -n 's/^linux-image-\([^ ]*\).*/\1/p')
+ifeq ($(KVER),)
+KVER := $(shell ls /boot/vmlinuz-* 2>/dev/null | sed 's,/boot/vmlinuz-,,' | sort -V | tail -n 1)
+endif
 KDIR ?= /usr/src/linux-headers-$(KVER)
 O := $(CURDIR)/build
 KSRC_TAR ?= /usr/src/linux-source-6.1.tar.xz
