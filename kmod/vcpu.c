@@ -117,11 +117,9 @@ static long vmm_vcpu_run(struct vmm_vcpu *vcpu)
 		run->exit_reason = VMM_EXIT_INTR;
 		return -EINTR;
 	}
-	WRITE_ONCE(vcpu->task, current);
 	vmm_vcpu_fpu_enter(vcpu);
 	ret = vmm_engine->vcpu_run(vcpu);
 	vmm_vcpu_fpu_leave(vcpu);
-	WRITE_ONCE(vcpu->task, NULL);
 	return ret;
 }
 

@@ -83,7 +83,6 @@ struct vmm_vcpu {
 	int id;
 	struct mutex lock;	/* one ioctl at a time */
 	struct vmm_run *run;	/* the mmap'd page */
-	struct task_struct *task;	/* thread in VMM_RUN, for kicks */
 	int cpu;		/* CPU it last ran on, -1 before */
 	int mode;		/* enum vmm_vcpu_mode, read remotely */
 	unsigned long requests;
