@@ -33,8 +33,6 @@
 #define IOPM_ORDER		2	/* 12 KiB, all ports intercepted */
 #define MSRPM_ORDER		1	/* 8 KiB, all MSRs intercepted */
 
-void vmm_svm_vmrun(u64 vmcb_pa, u64 *gpr, u64 host_vmcb_pa);
-
 struct svm_cpu {
 	void *hsave;		/* MSR_VM_HSAVE_PA: VMRUN's host save area */
 	void *host_vmcb;	/* VMSAVE/VMLOAD of host state */
@@ -1057,6 +1055,7 @@ static int svm_vcpu_run(struct vmm_vcpu *vcpu)
 			}
 		}
 		WRITE_ONCE(vcpu->mode, VMM_IN_GUEST);
+		/* Pairs with vmm_vcpu_kick_all(): mode before requests. */
 		smp_mb();
 		if (need_resched() || signal_pending(current)) {
 			WRITE_ONCE(vcpu->mode, VMM_OUTSIDE_GUEST);

@@ -50,6 +50,7 @@ void vmm_vcpu_kick_all(struct vmm_vm *vm, int req)
 		if (!vcpu)
 			continue;
 		set_bit(req, &vcpu->requests);
+		/* Pairs with the vCPU's barrier: request before mode. */
 		smp_mb__after_atomic();
 		if (READ_ONCE(vcpu->mode) == VMM_IN_GUEST)
 			smp_call_function_single(READ_ONCE(vcpu->cpu),

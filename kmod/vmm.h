@@ -137,6 +137,9 @@ struct vmm_caps {
 extern struct vmm_caps vmm_caps;
 extern const struct vmm_engine_ops *vmm_engine;
 extern const struct vmm_engine_ops vmm_svm_ops;
+
+/* svm_entry.S */
+void vmm_svm_vmrun(u64 vmcb_pa, u64 *gpr, u64 host_vmcb_pa);
 extern bool vmm_param_npt;
 
 /* main.c */

@@ -193,6 +193,7 @@ int vmm_tdp_fault(struct vmm_vcpu *vcpu, u64 gpa, bool write)
 	mutex_unlock(&vm->lock);
 	if (write && !writable)
 		return VMM_TDP_MMIO_WRITE_RO;
+	/* The sequence is read before the page, as the notifier writes it. */
 	smp_rmb();
 
 	n = get_user_pages_unlocked(hva, 1, &page, writable ? FOLL_WRITE : 0);
