@@ -1,0 +1,116 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boots Debian's kernel with the test initramfs in QEMU TCG (AMD-V emulated,
+# nested paging) and runs one /init job.
+#
+#   run-qemu.sh [-n NAME] [-j JOB] [-c CPUS] [-4|-5] [-p VMM_PARAMS]
+#               [-t SECONDS] [-a APPEND] [-i INITRAMFS] [-q]
+#
+#   -n  run name: logs go to $O/testbed/NAME.log (console) and NAME.tap
+#   -j  check (default), demo, bench, kvm, none (see scripts/testbed/init)
+#   -c  vCPUs (default 1); with more than one TCG runs single-threaded,
+#       because QEMU 7.2's multi-threaded TCG has aborted under nested
+#       guests (TESTBED.md); TCG_THREAD=multi overrides
+#   -4  -cpu max,la57=off: the kernel runs 4-level paging
+#   -5  -cpu max (default): Debian's kernel turns on 5-level paging
+#   -p  parameters for insmod vmm.ko
+#   -t  timeout in seconds (default 600)
+#   -q  do not copy the console to stdout
+#
+# Exit: 0 the job passed, 1 a test failed, 2 the machine did not run to the
+# end (panic, hang, emulator crash). NAME.tap holds one line per test plus
+# "VM ran to the end" for the host's own verdict.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+KVER=${KVER:?KVER is not set}
+O=${O:-build}
+name=run job=check cpus=1 cpu=max params= secs=600 append= initrd= quiet=
+while getopts n:j:c:45p:t:a:i:q opt; do
+	case $opt in
+	n) name=$OPTARG ;;
+	j) job=$OPTARG ;;
+	c) cpus=$OPTARG ;;
+	4) cpu=max,la57=off ;;
+	5) cpu=max ;;
+	p) params=$OPTARG ;;
+	t) secs=$OPTARG ;;
+	a) append=$OPTARG ;;
+	i) initrd=$OPTARG ;;
+	q) quiet=1 ;;
+	*) sed -n '5,12s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	esac
+done
+
+out=$O/testbed
+mkdir -p "$out"
+log=$out/$name.log
+tap=$out/$name.tap
+if [ -z "$initrd" ]; then
+	initrd=$out/initramfs.cpio
+	"$here/mkinitramfs.sh" "$initrd" || exit 2
+fi
+
+accel=tcg
+[ "$cpus" -gt 1 ] && accel=tcg,thread=${TCG_THREAD:-single}
+
+cmdline="console=ttyS0 panic=-1 oops=panic quiet vmm_job=$job"
+[ -n "$params" ] && cmdline="$cmdline vmm_params=\"$params\""
+[ -n "$append" ] && cmdline="$cmdline $append"
+
+qemu=(qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -smp "$cpus" -m 1024
+	-nographic -no-reboot -net none
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04
+	-kernel "/boot/vmlinuz-$KVER" -initrd "$initrd" -append "$cmdline")
+
+# Boots once; sets rc (QEMU's exit status) and secs_taken.
+boot() {
+	echo "run-qemu: $name: ${qemu[*]}"
+	start=$(date +%s.%N)
+	# stdin from /dev/null: QEMU must not take over the terminal, and CI
+	# has no stdin at all.
+	# The firmware's terminal resets and screen clears go, so that
+	# streaming the console does not wipe the terminal.
+	timeout -k 10 "$secs" "${qemu[@]}" </dev/null 2>&1 |
+		sed -u 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1b[a-zA-Z]//g' |
+		if [ -n "$quiet" ]; then cat >"$log"; else tee "$log"; fi
+	rc=${PIPESTATUS[0]}
+	secs_taken=$(echo "$(date +%s.%N) - $start" | bc)
+}
+
+boot
+if [ "$rc" -eq 134 ]; then
+	# QEMU's own assertion abort: the emulator crashed, not our code.
+	echo "run-qemu: $name: QEMU aborted (exit 134), an emulator crash; retrying once"
+	mv "$log" "$log.crash1"
+	boot
+	[ "$rc" -eq 134 ] && echo "run-qemu: $name: QEMU aborted again"
+fi
+
+# QEMU exits (status<<1)|1 when /init wrote status to the exit port.
+status=
+case $rc in
+1|3|5) status=$((rc >> 1)) ;;
+0) why="kernel panic or reboot before /init finished" ;;
+124|137) why="timed out after ${secs}s" ;;
+134) why="QEMU aborted twice (emulator crash)" ;;
+*) why="QEMU exited with status $rc" ;;
+esac
+
+awk -v run="$name" -f "$here/tap-collect.awk" "$log" >"$tap"
+if [ -n "$status" ]; then
+	echo "ok $name: VM ran to the end" >>"$tap"
+else
+	echo "not ok $name: VM ran to the end: $why" >>"$tap"
+	echo "run-qemu: $name: $why; last lines of the console:"
+	tail -n 30 "$log" | sed 's/^/    /'
+fi
+
+boot_s=$(tr -d '\r' <"$log" | sed -n 's/^.*vmm-testbed: begin .*uptime=\([0-9.]*\)s$/\1/p')
+echo "run-qemu: $name: QEMU exit $rc after ${secs_taken}s" \
+	"(guest reached /init at ${boot_s:-?}s)," \
+	"$(grep -c '^ok' "$tap") ok, $(grep -c '^not ok' "$tap") not ok"
+[ -n "$status" ] || exit 2
+[ "$status" -eq 0 ] || exit 1
+exit 0
