@@ -31,7 +31,7 @@ cp "$here/init" "$root/init"
 chmod 755 "$root/init"
 
 if [ -f "$VMM_KO" ]; then
-	cp "$VMM_KO" "$root/lib/vmm/"
+	cp "$VMM_KO" "$root/lib/vmm/vmm.ko"
 else
 	echo "mkinitramfs: $VMM_KO not found; the machine will report it" >&2
 fi

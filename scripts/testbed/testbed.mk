@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The emulated test bed (scripts/testbed/), included by the top Makefile.
+#
+#   make check         native tests, then the selftests in the QEMU machine
+#                      twice (5-level and 4-level host paging); the last
+#                      line says "N passed, N failed, N skipped"
+#   make check-native  only the programs in build/native-tests/
+#   make demo          the machine runs build/bin/vmm-demo, console shown
+#   make bench         the machine runs build/bin/vmm-bench next to KVM;
+#                      the table also goes to build/bench.txt
+#   make testbed-kvm   the machine with KVM's modules only: tests the bed
+#
+# Settings: TB_CPUS (vCPUs for check, default 2), TB_TIMEOUT (seconds per
+# boot), VMM_PARAMS (insmod vmm.ko parameters, e.g. VMM_PARAMS=npt=0).
+# Logs: build/testbed/NAME.log (console), NAME.tap (results).
+
+TB := scripts/testbed
+TB_OUT := $(O)/testbed
+TB_CPUS ?= 2
+TB_TIMEOUT ?= 420
+VMM_PARAMS ?=
+TB_RUN = $(TB)/run-qemu.sh -t $(TB_TIMEOUT) -p "$(VMM_PARAMS)"
+
+.PHONY: testbed-kvm
+
+# Each run leaves a .tap file; the summary judges them all, so one failed
+# run does not hide the others.
+check: all
+	@rm -f $(TB_OUT)/*.tap
+	-@$(TB)/run-native.sh
+	-@$(TB_RUN) -n la57-on -5 -c $(TB_CPUS) -j check
+	-@$(TB_RUN) -n la57-off -4 -c $(TB_CPUS) -j check
+	@$(TB)/summary.sh $$(ls $(TB_OUT)/native.tap 2>/dev/null) \
+		$(TB_OUT)/la57-on.tap $(TB_OUT)/la57-off.tap
+
+check-native:
+	@$(TB)/run-native.sh
+
+demo: all
+	@$(TB_RUN) -n demo -j demo
+
+# The console is kept in build/testbed/bench.log; the table is what
+# vmm-bench printed.
+bench: all
+	@$(TB_RUN) -n bench -5 -j bench -q; rc=$$?; \
+	awk '{ sub(/\r+$$/, "") } / vmm-testbed end vmm-bench /{ f = 0 } \
+		f; / vmm-testbed begin vmm-bench$$/{ f = 1 }' \
+		$(TB_OUT)/bench.log >$(O)/bench.txt; \
+	cat $(O)/bench.txt; \
+	[ -s $(O)/bench.txt ] || tail -n 40 $(TB_OUT)/bench.log; \
+	exit $$rc
+
+testbed-kvm:
+	@$(TB_RUN) -n kvm -j kvm
