@@ -46,7 +46,7 @@ for f in "$O"/selftests/* "$O"/bin/*; do
 	esac
 done
 
-# kvm-amd and its dependencies, in load order. modules.dep lists a
+# kvm-amd and its dependencies, in load order, one "file params" a line. modules.dep lists a
 # module's dependencies so that loading them last-to-first works (that is
 # what modprobe does), e.g. kvm-amd.ko: ccp.ko kvm.ko irqbypass.ko.
 kvm_amd=$(grep -o '^[^:]*/kvm-amd\.ko[^:]*' "$mods/modules.dep" || true)
@@ -55,7 +55,13 @@ if [ -n "$kvm_amd" ]; then
 	order=$(echo "$deps" | tr ' ' '\n' | grep . | tac || true)
 	for m in $order $kvm_amd; do
 		cp "$mods/$m" "$root/lib/kvm/"
-		basename "$m" >>"$root/lib/kvm/order"
+		# Newer kvm turns SVM on at load time and would keep it from
+		# us; 6.1's has no such parameter. Asked here, because
+		# busybox modinfo cannot read a module outside its tree.
+		arg=
+		modinfo -F parm "$mods/$m" | grep -q '^enable_virt_at_load:' &&
+			arg=enable_virt_at_load=0
+		echo "$(basename "$m") $arg" >>"$root/lib/kvm/order"
 	done
 else
 	echo "mkinitramfs: kvm-amd not in $mods/modules.dep; bench has no peer" >&2
