@@ -2,12 +2,14 @@
 /*
  * vmm-bench - what a VM exit costs on /dev/vmm, next to /dev/kvm.
  *
- * The same tiny real-mode guest runs on both hypervisors, one after the
- * other, in one run of this program: only ratios taken in one run mean
- * anything, because the absolute numbers depend on the machine (under
- * QEMU TCG an exit costs tens of microseconds).  Each backend is a table
- * of operations over the two ioctl APIs, so the measuring loop is shared
- * and both guests are set up alike, field by field.
+ * The same tiny guests run on both hypervisors, one after the other, in
+ * one run of this program: only ratios taken in one run mean anything,
+ * because the absolute numbers depend on the machine (under QEMU TCG an
+ * exit costs tens of microseconds).  Each backend is a table of
+ * operations over the two ioctl APIs, so the measuring loop is shared
+ * and both guests are set up alike, field by field.  Every guest runs in
+ * real mode (the simplest setup) and in 64-bit long mode (what guests
+ * run in), with RAM at 0 and the code at 0x1000.
  *
  * Measurements, each the median of several runs of N iterations:
  *   cpuid   guest loops on CPUID; the exit is handled in the kernel
@@ -44,7 +46,17 @@
 #define PORT_DONE	0x10		/* guest finished its loop */
 #define PORT_TICK	0x11		/* one iteration of the OUT loop */
 #define WAKE_VECTOR	0x20		/* the interrupt that ends a HLT */
+#define LM_GDT		0x500		/* long mode: GDT, 3 entries */
+#define LM_IDT		0x600		/* IDT, up to WAKE_VECTOR */
+#define LM_PML4		0x2000		/* then PDPT, PD: 2 MiB mapped */
 #define MAX_CPUID	256
+
+#define X86_CR0_PE	(1ull << 0)
+#define X86_CR0_ET	(1ull << 4)
+#define X86_CR0_PG	(1ull << 31)
+#define X86_CR4_PAE	(1ull << 5)
+#define EFER_LME	(1ull << 8)
+#define EFER_LMA	(1ull << 10)
 
 #define __stringify_1(x)	#x
 #define __stringify(x)		__stringify_1(x)
@@ -99,15 +111,73 @@ asm(
 "	hlt\n"
 "2:	iret\n"
 "guest_hlt_end:\n"
+"\n"
+	/*
+	 * The same loops in 64-bit mode.  Page tables, GDT and IDT are
+	 * written by this program (long_mode_tables()), as firmware would.
+	 */
 "	.code64\n"
+"	.globl guest64_cpuid, guest64_cpuid_end\n"
+"guest64_cpuid:\n"
+"1:	xorl %eax, %eax\n"
+"	xorl %ecx, %ecx\n"
+"	cpuid\n"
+"	decl %esi\n"
+"	jnz 1b\n"
+"	movw $" __stringify(PORT_DONE) ", %dx\n"
+"	outb %al, %dx\n"
+"	hlt\n"
+"guest64_cpuid_end:\n"
+"\n"
+"	.globl guest64_out, guest64_out_end\n"
+"guest64_out:\n"
+"1:	outb %al, %dx\n"
+"	decl %esi\n"
+"	jnz 1b\n"
+"	movw $" __stringify(PORT_DONE) ", %dx\n"
+"	outb %al, %dx\n"
+"	hlt\n"
+"guest64_out_end:\n"
+"\n"
+"	.globl guest64_hlt, guest64_hlt_isr, guest64_hlt_end\n"
+"guest64_hlt:\n"
+"1:	sti\n"
+"	hlt\n"
+"	decl %esi\n"
+"	jnz 1b\n"
+"	cli\n"
+"	movw $" __stringify(PORT_DONE) ", %dx\n"
+"	outb %al, %dx\n"
+"	hlt\n"
+"guest64_hlt_isr:\n"
+"	iretq\n"
+"guest64_hlt_end:\n"
 "	.popsection\n");
 
 extern const char guest_cpuid[], guest_cpuid_end[];
 extern const char guest_out[], guest_out_end[];
 extern const char guest_hlt[], guest_hlt_end[];
+extern const char guest64_cpuid[], guest64_cpuid_end[];
+extern const char guest64_out[], guest64_out_end[];
+extern const char guest64_hlt[], guest64_hlt_isr[], guest64_hlt_end[];
 
-/* Initial register values, the same for every guest and backend. */
-struct guest_regs {
+/*
+ * The state a guest starts in, in terms both APIs share: the backends
+ * copy it field by field into their own structures, so both guests start
+ * exactly alike.  ds is loaded into es, fs, gs and ss as well.
+ */
+struct guest_seg {
+	uint64_t base;
+	uint32_t limit;
+	uint16_t selector;
+	uint8_t type, s, db, l, g;
+};
+
+struct guest_state {
+	struct guest_seg cs, ds, tr;
+	uint64_t gdt_base, idt_base;
+	uint16_t gdt_limit, idt_limit;
+	uint64_t cr0, cr3, cr4, efer;
 	uint64_t rip, rsp, rsi, rdx, rflags;
 };
 
@@ -146,50 +216,56 @@ struct backend {
 			  void *host, uint64_t size);
 	/* Creates the vCPU, maps its run page, gives it a CPUID table. */
 	int (*create_vcpu)(struct machine *m);
-	/* Flat real mode, all segments at 0, then @r. */
-	int (*set_real_mode)(struct machine *m, const struct guest_regs *r);
+	/* Loads @st into the vCPU. */
+	int (*set_state)(struct machine *m, const struct guest_state *st);
 	int (*run)(struct machine *m, struct guest_exit *ex);
 	int (*interrupt)(struct machine *m, unsigned int vector);
 };
 
 /*
- * A real-mode segment with base 0.  kvm_segment and vmm_segment have the
- * same fields, so one macro keeps both setups identical.
+ * kvm_sregs and vmm_sregs, kvm_regs and vmm_regs have the same field
+ * names: one macro fills either, so the two setups cannot drift apart.
  */
-#define SET_REAL_MODE_SEG(seg, code) do {				\
-	(seg).base = 0;							\
-	(seg).limit = 0xffff;						\
-	(seg).selector = 0;						\
-	(seg).type = (code) ? 0xb : 0x3;	/* exec/read, read/write */ \
-	(seg).present = 1;						\
-	(seg).dpl = 0;							\
-	(seg).db = 0;							\
-	(seg).s = 1;							\
-	(seg).l = 0;							\
-	(seg).g = 0;							\
-	(seg).avl = 0;							\
-	(seg).unusable = 0;						\
+#define COPY_SEG(dst, src) do {						\
+	(dst).base = (src).base;					\
+	(dst).limit = (src).limit;					\
+	(dst).selector = (src).selector;				\
+	(dst).type = (src).type;					\
+	(dst).s = (src).s;						\
+	(dst).db = (src).db;						\
+	(dst).l = (src).l;						\
+	(dst).g = (src).g;						\
+	(dst).present = 1;						\
+	(dst).dpl = 0;							\
+	(dst).avl = 0;							\
+	(dst).unusable = 0;						\
 } while (0)
 
-#define SET_REAL_MODE_SREGS(sr) do {					\
-	SET_REAL_MODE_SEG((sr).cs, 1);					\
-	SET_REAL_MODE_SEG((sr).ds, 0);					\
-	SET_REAL_MODE_SEG((sr).es, 0);					\
-	SET_REAL_MODE_SEG((sr).fs, 0);					\
-	SET_REAL_MODE_SEG((sr).gs, 0);					\
-	SET_REAL_MODE_SEG((sr).ss, 0);					\
-	(sr).idt.base = 0;						\
-	(sr).idt.limit = 0x3ff;		/* the IVT */			\
-	(sr).cr0 &= ~1ull;		/* PE off */			\
+#define COPY_SREGS(sr, st) do {						\
+	COPY_SEG((sr).cs, (st)->cs);					\
+	COPY_SEG((sr).ds, (st)->ds);					\
+	COPY_SEG((sr).es, (st)->ds);					\
+	COPY_SEG((sr).fs, (st)->ds);					\
+	COPY_SEG((sr).gs, (st)->ds);					\
+	COPY_SEG((sr).ss, (st)->ds);					\
+	COPY_SEG((sr).tr, (st)->tr);					\
+	(sr).gdt.base = (st)->gdt_base;					\
+	(sr).gdt.limit = (st)->gdt_limit;				\
+	(sr).idt.base = (st)->idt_base;					\
+	(sr).idt.limit = (st)->idt_limit;				\
+	(sr).cr0 = (st)->cr0;						\
+	(sr).cr3 = (st)->cr3;						\
+	(sr).cr4 = (st)->cr4;						\
+	(sr).efer = (st)->efer;						\
 } while (0)
 
-#define SET_GUEST_REGS(regs, r) do {					\
+#define COPY_REGS(regs, st) do {					\
 	memset(&(regs), 0, sizeof(regs));				\
-	(regs).rip = (r)->rip;						\
-	(regs).rsp = (r)->rsp;						\
-	(regs).rsi = (r)->rsi;						\
-	(regs).rdx = (r)->rdx;						\
-	(regs).rflags = (r)->rflags;					\
+	(regs).rip = (st)->rip;						\
+	(regs).rsp = (st)->rsp;						\
+	(regs).rsi = (st)->rsi;						\
+	(regs).rdx = (st)->rdx;						\
+	(regs).rflags = (st)->rflags;					\
 } while (0)
 
 static int xioctl(int fd, unsigned long req, unsigned long arg)
@@ -283,20 +359,21 @@ static int vmm_create_vcpu(struct machine *m)
 	return map_run(m, xioctl(m->sys_fd, VMM_GET_RUN_SIZE, 0));
 }
 
-static int vmm_set_real_mode(struct machine *m, const struct guest_regs *r)
+static int vmm_set_state(struct machine *m, const struct guest_state *st)
 {
 	struct vmm_sregs sregs;
 	struct vmm_regs regs;
 	int ret;
 
+	/* Start from the vCPU's own values for what @st does not name. */
 	ret = xioctl_p(m->vcpu_fd, VMM_GET_SREGS, &sregs);
 	if (ret)
 		return ret;
-	SET_REAL_MODE_SREGS(sregs);
+	COPY_SREGS(sregs, st);
 	ret = xioctl_p(m->vcpu_fd, VMM_SET_SREGS, &sregs);
 	if (ret)
 		return ret;
-	SET_GUEST_REGS(regs, r);
+	COPY_REGS(regs, st);
 	return xioctl_p(m->vcpu_fd, VMM_SET_REGS, &regs);
 }
 
@@ -336,7 +413,7 @@ static const struct backend vmm_backend = {
 	.create_vm = vmm_create_vm,
 	.add_memory = vmm_add_memory,
 	.create_vcpu = vmm_create_vcpu,
-	.set_real_mode = vmm_set_real_mode,
+	.set_state = vmm_set_state,
 	.run = vmm_run,
 	.interrupt = vmm_interrupt,
 };
@@ -399,20 +476,21 @@ static int kvm_create_vcpu(struct machine *m)
 	return ret;
 }
 
-static int kvm_set_real_mode(struct machine *m, const struct guest_regs *r)
+static int kvm_set_state(struct machine *m, const struct guest_state *st)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
 	int ret;
 
+	/* Start from the vCPU's own values for what @st does not name. */
 	ret = xioctl_p(m->vcpu_fd, KVM_GET_SREGS, &sregs);
 	if (ret)
 		return ret;
-	SET_REAL_MODE_SREGS(sregs);
+	COPY_SREGS(sregs, st);
 	ret = xioctl_p(m->vcpu_fd, KVM_SET_SREGS, &sregs);
 	if (ret)
 		return ret;
-	SET_GUEST_REGS(regs, r);
+	COPY_REGS(regs, st);
 	return xioctl_p(m->vcpu_fd, KVM_SET_REGS, &regs);
 }
 
@@ -452,7 +530,7 @@ static const struct backend kvm_backend = {
 	.create_vm = kvm_create_vm,
 	.add_memory = kvm_add_memory,
 	.create_vcpu = kvm_create_vcpu,
-	.set_real_mode = kvm_set_real_mode,
+	.set_state = kvm_set_state,
 	.run = kvm_run,
 	.interrupt = kvm_interrupt,
 };
@@ -466,42 +544,52 @@ static const struct backend *const backends[NR_BACKENDS] = {
 	[BE_KVM] = &kvm_backend,
 };
 
-struct bench {
+enum guest_mode { MODE_REAL, MODE_LONG, NR_MODES };
+enum bench_kind { KIND_CPUID, KIND_OUT, KIND_HLT, NR_KINDS };
+
+static const char *const mode_names[NR_MODES] = {
+	[MODE_REAL] = "real mode",
+	[MODE_LONG] = "long mode",
+};
+
+/* What each kind measures, and the goal the issue set for it. */
+static const struct {
 	const char *label;
-	const char *start, *end;
 	/* Round trips to userspace the guest makes per iteration. */
 	unsigned int ticks_per_iter;
 	const char *goal_label;
 	double goal;		/* vmm/kvm ratio to reach */
+} kinds[NR_KINDS] = {
+	[KIND_CPUID] = { "cpuid (in-kernel exit)", 0,
+			 "in-kernel exit", 0.6 },
+	[KIND_OUT] = { "out (userspace round trip)", 1,
+		       "userspace round trip", 0.7 },
+	/* Also a trip through userspace, plus an injection. */
+	[KIND_HLT] = { "hlt -> interrupt -> wake", 1,
+		       "hlt wake via userspace", 0.7 },
 };
 
-enum { BENCH_CPUID, BENCH_OUT, BENCH_HLT, NR_BENCH };
+struct bench {
+	enum bench_kind kind;
+	enum guest_mode mode;
+	const char *start, *end;
+	const char *isr;	/* long mode: the interrupt handler */
+};
+
+#define NR_BENCH	(NR_MODES * NR_KINDS)
 
 static const struct bench benches[NR_BENCH] = {
-	[BENCH_CPUID] = {
-		.label = "cpuid (in-kernel exit)",
-		.start = guest_cpuid, .end = guest_cpuid_end,
-		.ticks_per_iter = 0,
-		.goal_label = "in-kernel exit", .goal = 0.6,
-	},
-	[BENCH_OUT] = {
-		.label = "out (userspace round trip)",
-		.start = guest_out, .end = guest_out_end,
-		.ticks_per_iter = 1,
-		.goal_label = "userspace round trip", .goal = 0.7,
-	},
-	[BENCH_HLT] = {
-		.label = "hlt -> interrupt -> wake",
-		.start = guest_hlt, .end = guest_hlt_end,
-		.ticks_per_iter = 1,
-		/* Also a trip through userspace, with an injection. */
-		.goal_label = "hlt wake (userspace)", .goal = 0.7,
-	},
+	{ KIND_CPUID, MODE_REAL, guest_cpuid, guest_cpuid_end, NULL },
+	{ KIND_OUT, MODE_REAL, guest_out, guest_out_end, NULL },
+	{ KIND_HLT, MODE_REAL, guest_hlt, guest_hlt_end, NULL },
+	{ KIND_CPUID, MODE_LONG, guest64_cpuid, guest64_cpuid_end, NULL },
+	{ KIND_OUT, MODE_LONG, guest64_out, guest64_out_end, NULL },
+	{ KIND_HLT, MODE_LONG, guest64_hlt, guest64_hlt_end,
+	  guest64_hlt_isr },
 };
 
 /* Why a backend has no column: set once, printed with the table. */
 static char unavailable[NR_BACKENDS][160];
-static bool failed[NR_BACKENDS];
 
 static void machine_destroy(struct machine *m)
 {
@@ -518,16 +606,71 @@ static void machine_destroy(struct machine *m)
 		munmap(m->mem, GUEST_MEM_SIZE);
 }
 
+/* Flat real mode: every segment at 0, the IVT at 0. */
+static void real_mode_state(struct guest_state *st)
+{
+	const struct guest_seg data = {
+		.limit = 0xffff, .type = 0x3, .s = 1,	/* read/write */
+	};
+
+	st->cs = data;
+	st->cs.type = 0xb;			/* execute/read */
+	st->ds = data;
+	st->tr = data;
+	st->tr.type = 0x3;			/* busy 16-bit TSS */
+	st->tr.s = 0;
+	st->idt_limit = 0x3ff;
+	st->cr0 = X86_CR0_ET;
+}
+
 /*
- * machine_create - a VM with one vCPU in real mode at GUEST_CODE, running
- * the guest code of @b with @iters iterations.  Returns 0, or -errno with
- * *@step naming what failed.
+ * 64-bit mode, as firmware would leave it: this program writes a GDT,
+ * an IDT with one gate (WAKE_VECTOR, to @isr) and page tables that map
+ * the first 2 MiB with one large page.
+ */
+static void long_mode_state(struct guest_state *st, void *mem, uint64_t isr)
+{
+	uint64_t *gdt = (uint64_t *)((char *)mem + LM_GDT);
+	uint64_t *gate = (uint64_t *)((char *)mem + LM_IDT) + 2 * WAKE_VECTOR;
+	uint64_t *pml4 = (uint64_t *)((char *)mem + LM_PML4);
+	uint64_t *pdpt = pml4 + 512, *pd = pdpt + 512;
+
+	gdt[1] = 0x00af9a000000ffffull;		/* 0x08: 64-bit code */
+	gdt[2] = 0x00cf92000000ffffull;		/* 0x10: data */
+	/* Interrupt gate, present, DPL 0, to 0x08:isr. */
+	gate[0] = (isr & 0xffff) | 0x08 << 16 | 0x8e00ull << 32 |
+		  (isr >> 16 & 0xffff) << 48;
+	gate[1] = isr >> 32;
+	pml4[0] = (LM_PML4 + 0x1000) | 3;	/* present, writable */
+	pdpt[0] = (LM_PML4 + 0x2000) | 3;
+	pd[0] = 0x83;				/* 2 MiB page at 0 */
+
+	st->cs = (struct guest_seg){ .limit = 0xffffffff, .selector = 0x08,
+				     .type = 0xb, .s = 1, .l = 1, .g = 1 };
+	st->ds = (struct guest_seg){ .limit = 0xffffffff, .selector = 0x10,
+				     .type = 0x3, .s = 1, .db = 1, .g = 1 };
+	st->tr = (struct guest_seg){ .limit = 0x67,
+				     .type = 0xb };	/* busy 64-bit TSS */
+	st->gdt_base = LM_GDT;
+	st->gdt_limit = 3 * 8 - 1;
+	st->idt_base = LM_IDT;
+	st->idt_limit = 16 * (WAKE_VECTOR + 1) - 1;
+	st->cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_PG;
+	st->cr3 = LM_PML4;
+	st->cr4 = X86_CR4_PAE;
+	st->efer = EFER_LME | EFER_LMA;
+}
+
+/*
+ * machine_create - a VM with one vCPU at GUEST_CODE, running the guest
+ * code of @b with @iters iterations.  Returns 0, or -errno with *@step
+ * naming what failed.
  */
 static int machine_create(struct machine *m, const struct backend *be,
 			  const struct bench *b, unsigned long iters,
 			  const char **step)
 {
-	struct guest_regs regs = {
+	struct guest_state st = {
 		.rip = GUEST_CODE,
 		.rsp = GUEST_STACK,
 		.rsi = iters,
@@ -552,6 +695,11 @@ static int machine_create(struct machine *m, const struct backend *be,
 		return -errno;
 	}
 	memcpy((char *)m->mem + GUEST_CODE, b->start, b->end - b->start);
+	if (b->mode == MODE_LONG)
+		long_mode_state(&st, m->mem, GUEST_CODE +
+				(b->isr ? b->isr - b->start : 0));
+	else
+		real_mode_state(&st);
 
 	*step = "create VM";
 	ret = be->create_vm(m);
@@ -565,8 +713,8 @@ static int machine_create(struct machine *m, const struct backend *be,
 	ret = be->create_vcpu(m);
 	if (ret)
 		return ret;
-	*step = "set real-mode registers";
-	return be->set_real_mode(m, &regs);
+	*step = "set registers";
+	return be->set_state(m, &st);
 }
 
 static double elapsed_ns(const struct timespec *t0, const struct timespec *t1)
@@ -581,18 +729,19 @@ static double elapsed_ns(const struct timespec *t0, const struct timespec *t1)
 static double run_guest(const struct backend *be, const struct bench *b,
 			unsigned long iters)
 {
+	const char *label = kinds[b->kind].label, *mode = mode_names[b->mode];
+	unsigned long ticks = 0, want = iters * kinds[b->kind].ticks_per_iter;
 	struct timespec t0, t1;
 	struct machine m;
 	struct guest_exit ex;
-	unsigned long ticks = 0;
 	const char *step;
 	double ns = -1;
 	int ret;
 
 	ret = machine_create(&m, be, b, iters, &step);
 	if (ret) {
-		fprintf(stderr, "%s: %s: %s failed: %s\n", be->name, b->label,
-			step, strerror(-ret));
+		fprintf(stderr, "%s: %s, %s: %s failed: %s\n", be->name, label,
+			mode, step, strerror(-ret));
 		goto out;
 	}
 
@@ -602,8 +751,8 @@ static double run_guest(const struct backend *be, const struct bench *b,
 		if (ret == -EINTR)
 			continue;
 		if (ret) {
-			fprintf(stderr, "%s: %s: run failed: %s\n", be->name,
-				b->label, strerror(-ret));
+			fprintf(stderr, "%s: %s, %s: run failed: %s\n",
+				be->name, label, mode, strerror(-ret));
 			goto out;
 		}
 		if (ex.kind == EXIT_OUT && ex.port == PORT_TICK) {
@@ -611,28 +760,30 @@ static double run_guest(const struct backend *be, const struct bench *b,
 		} else if (ex.kind == EXIT_OUT && ex.port == PORT_DONE) {
 			break;
 		} else if (ex.kind == EXIT_HLT && ex.irq_ready &&
-			   b->start == guest_hlt) {
+			   b->kind == KIND_HLT) {
 			ret = be->interrupt(&m, WAKE_VECTOR);
 			if (ret) {
-				fprintf(stderr, "%s: %s: interrupt failed: %s\n",
-					be->name, b->label, strerror(-ret));
+				fprintf(stderr, "%s: %s, %s: interrupt failed: %s\n",
+					be->name, label, mode, strerror(-ret));
 				goto out;
 			}
 			ticks++;
 		} else {
-			fprintf(stderr, "%s: %s: unexpected exit (reason %u%s, port %#x) after %lu round trips\n",
-				be->name, b->label, ex.reason,
+			fprintf(stderr, "%s: %s, %s: unexpected exit (reason %u%s, port %#x) after %lu round trips\n",
+				be->name, label, mode, ex.reason,
 				ex.kind == EXIT_HLT ? ", hlt not ready for an interrupt" : "",
 				ex.kind == EXIT_OUT ? ex.port : 0, ticks);
 			goto out;
 		}
+		if (ticks > want)
+			break;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 
 	/* A guest that skipped iterations would look fast: check. */
-	if (ticks != iters * b->ticks_per_iter) {
-		fprintf(stderr, "%s: %s: guest made %lu round trips, expected %lu\n",
-			be->name, b->label, ticks, iters * b->ticks_per_iter);
+	if (ticks != want) {
+		fprintf(stderr, "%s: %s, %s: the guest made %lu round trips, expected %lu\n",
+			be->name, label, mode, ticks, want);
 		goto out;
 	}
 	ns = elapsed_ns(&t0, &t1) / iters;
@@ -698,14 +849,24 @@ static int probe(int i)
 	return 0;
 }
 
-static void usage(const char *prog)
+static void print_help(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [-n iterations] [-r runs] [-b vmm|kvm|both] [-v]\n"
+		"usage: %s [-n iterations] [-r runs] [-b vmm|kvm|both] [-m real|long|both] [-v]\n"
 		"  -n  guest loop iterations per run (default 50000)\n"
 		"  -r  runs per measurement; the median is reported (default 5)\n"
 		"  -b  which hypervisors to measure (default both)\n"
+		"  -m  which guest modes to measure (default both)\n"
 		"  -v  print every run\n", prog);
+}
+
+/* "a", "b" or "both" into two flags; false for anything else. */
+static bool parse_pair(const char *arg, const char *a, const char *b,
+		       bool *want_a, bool *want_b)
+{
+	*want_a = !strcmp(arg, a) || !strcmp(arg, "both");
+	*want_b = !strcmp(arg, b) || !strcmp(arg, "both");
+	return *want_a || *want_b;
 }
 
 static void print_ns(double ns)
@@ -716,17 +877,27 @@ static void print_ns(double ns)
 		printf(" %11.0f |", ns);
 }
 
+static double ratio(const double *res)
+{
+	if (res[BE_VMM] <= 0 || res[BE_KVM] <= 0)
+		return -1;
+	return res[BE_VMM] / res[BE_KVM];
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long iters = 50000;
-	unsigned int runs = 5, r, k, i;
-	bool want[NR_BACKENDS] = { true, true }, have[NR_BACKENDS];
+	unsigned int runs = 5, r, k, i, n[NR_BENCH][NR_BACKENDS] = { 0 };
+	bool want[NR_BACKENDS], have[NR_BACKENDS], modes[NR_MODES];
+	bool failed[NR_BENCH][NR_BACKENDS] = { 0 };
 	bool verbose = false, any = false, error = false;
 	double *samples[NR_BENCH][NR_BACKENDS], *base;
 	double result[NR_BENCH][NR_BACKENDS];
 	int opt;
 
-	while ((opt = getopt(argc, argv, "n:r:b:vh")) != -1) {
+	want[BE_VMM] = want[BE_KVM] = true;
+	modes[MODE_REAL] = modes[MODE_LONG] = true;
+	while ((opt = getopt(argc, argv, "n:r:b:m:vh")) != -1) {
 		switch (opt) {
 		case 'n':
 			iters = strtoul(optarg, NULL, 0);
@@ -735,12 +906,16 @@ int main(int argc, char **argv)
 			runs = strtoul(optarg, NULL, 0);
 			break;
 		case 'b':
-			want[BE_VMM] = !strcmp(optarg, "vmm") ||
-				       !strcmp(optarg, "both");
-			want[BE_KVM] = !strcmp(optarg, "kvm") ||
-				       !strcmp(optarg, "both");
-			if (!want[BE_VMM] && !want[BE_KVM]) {
-				usage(argv[0]);
+			if (!parse_pair(optarg, "vmm", "kvm", &want[BE_VMM],
+					&want[BE_KVM])) {
+				print_help(argv[0]);
+				return 2;
+			}
+			break;
+		case 'm':
+			if (!parse_pair(optarg, "real", "long",
+					&modes[MODE_REAL], &modes[MODE_LONG])) {
+				print_help(argv[0]);
 				return 2;
 			}
 			break;
@@ -748,12 +923,12 @@ int main(int argc, char **argv)
 			verbose = true;
 			break;
 		default:
-			usage(argv[0]);
+			print_help(argv[0]);
 			return opt == 'h' ? 0 : 2;
 		}
 	}
 	if (!iters || !runs || iters > UINT32_MAX) {
-		usage(argv[0]);
+		print_help(argv[0]);
 		return 2;
 	}
 
@@ -761,7 +936,8 @@ int main(int argc, char **argv)
 		have[i] = false;
 		if (!want[i])
 			snprintf(unavailable[i], sizeof(unavailable[i]),
-				 "%s: not asked for (-b)", backends[i]->name);
+				 "%s: not asked for (-b) - column is n/a",
+				 backends[i]->name);
 		else
 			have[i] = !probe(i);
 		any |= have[i];
@@ -786,26 +962,31 @@ int main(int argc, char **argv)
 	 * Backends take turns within each round, so that a slow phase of
 	 * the machine (the emulator's code cache filling, say) hits both.
 	 * Each run has its own VM: on Linux 6.1 KVM holds SVM on only
-	 * while one of its VMs exists, and so do we.
+	 * while one of its VMs exists, and so do we.  A measurement that
+	 * fails once is not tried again; the others go on.
 	 */
 	for (r = 0; r < runs; r++) {
 		base[r] = baseline_getppid(iters);
 		for (k = 0; k < NR_BENCH; k++) {
+			const struct bench *b = &benches[k];
+
+			if (!modes[b->mode])
+				continue;
 			for (i = 0; i < NR_BACKENDS; i++) {
 				double ns;
 
-				if (!have[i] || failed[i])
+				if (!have[i] || failed[k][i])
 					continue;
-				ns = run_guest(backends[i], &benches[k], iters);
+				ns = run_guest(backends[i], b, iters);
 				if (ns < 0) {
-					failed[i] = true;
-					error = true;
+					failed[k][i] = error = true;
 					continue;
 				}
-				samples[k][i][r] = ns;
+				samples[k][i][n[k][i]++] = ns;
 				if (verbose)
-					printf("run %u: %-28s %s %.0f ns\n", r,
-					       benches[k].label,
+					printf("run %u: %s, %s: %s %.0f ns\n",
+					       r, kinds[b->kind].label,
+					       mode_names[b->mode],
 					       backends[i]->name, ns);
 			}
 		}
@@ -815,43 +996,53 @@ int main(int argc, char **argv)
 
 	for (k = 0; k < NR_BENCH; k++)
 		for (i = 0; i < NR_BACKENDS; i++)
-			result[k][i] = have[i] && !failed[i] ?
-				median(samples[k][i], runs) : -1;
+			result[k][i] = n[k][i] && !failed[k][i] ?
+				median(samples[k][i], n[k][i]) : -1;
 
-	printf("\n| %-28s | vmm ns/exit | kvm ns/exit | ratio vmm/kvm |\n",
+	printf("\n| %-38s | vmm ns/exit | kvm ns/exit | ratio vmm/kvm |\n",
 	       "exit kind");
-	printf("|------------------------------|-------------|-------------|---------------|\n");
+	printf("|----------------------------------------|-------------|-------------|---------------|\n");
 	for (k = 0; k < NR_BENCH; k++) {
-		double v = result[k][BE_VMM], q = result[k][BE_KVM];
+		const struct bench *b = &benches[k];
+		char label[64];
 
-		printf("| %-28s |", benches[k].label);
-		print_ns(v);
-		print_ns(q);
-		if (v > 0 && q > 0)
-			printf(" %13.2f |\n", v / q);
+		if (!modes[b->mode])
+			continue;
+		snprintf(label, sizeof(label), "%s, %s",
+			 kinds[b->kind].label, mode_names[b->mode]);
+		printf("| %-38s |", label);
+		print_ns(result[k][BE_VMM]);
+		print_ns(result[k][BE_KVM]);
+		if (ratio(result[k]) > 0)
+			printf(" %13.2f |\n", ratio(result[k]));
 		else
 			printf(" %13s |\n", "n/a");
 	}
 	printf("\nscale: a getppid() system call on this machine takes %.0f ns\n",
 	       median(base, runs));
 
-	printf("goals (vmm/kvm):");
+	printf("goals, vmm/kvm:\n");
 	for (k = 0; k < NR_BENCH; k++) {
-		double v = result[k][BE_VMM], q = result[k][BE_KVM];
+		const struct bench *b = &benches[k];
+		double q = ratio(result[k]);
 
-		printf("%s %s <= %.1fx: ", k ? ";" : "",
-		       benches[k].goal_label, benches[k].goal);
-		if (v > 0 && q > 0)
-			printf("%s (%.2f)", v / q <= benches[k].goal ?
-			       "met" : "NOT met", v / q);
+		if (!modes[b->mode])
+			continue;
+		printf("  %-24s <= %.1fx, %s: ", kinds[b->kind].goal_label,
+		       kinds[b->kind].goal, mode_names[b->mode]);
+		if (q > 0)
+			printf("%s (%.2f)\n", q <= kinds[b->kind].goal ?
+			       "met" : "NOT met", q);
 		else
-			printf("n/a");
+			printf("n/a\n");
 	}
-	printf("\n");
 
-	for (i = 0; i < NR_BACKENDS; i++)
-		if (failed[i])
-			printf("%s: FAILED, see the messages above\n",
-			       backends[i]->name);
+	for (k = 0; k < NR_BENCH; k++)
+		for (i = 0; i < NR_BACKENDS; i++)
+			if (failed[k][i])
+				printf("%s: %s, %s: FAILED, see the messages above\n",
+				       backends[i]->name,
+				       kinds[benches[k].kind].label,
+				       mode_names[benches[k].mode]);
 	return error ? 1 : 0;
 }
