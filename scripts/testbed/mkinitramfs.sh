@@ -46,9 +46,10 @@ for f in "$O"/selftests/* "$O"/bin/*; do
 	esac
 done
 
-# kvm-amd and its dependencies, in load order, one "file params" a line. modules.dep lists a
-# module's dependencies so that loading them last-to-first works (that is
-# what modprobe does), e.g. kvm-amd.ko: ccp.ko kvm.ko irqbypass.ko.
+# kvm-amd and its dependencies, in load order, one "file params" a line.
+# modules.dep lists a module's dependencies so that loading them
+# last-to-first works (that is what modprobe does), e.g.
+# kvm-amd.ko: ccp.ko kvm.ko irqbypass.ko.
 kvm_amd=$(grep -o '^[^:]*/kvm-amd\.ko[^:]*' "$mods/modules.dep" || true)
 if [ -n "$kvm_amd" ]; then
 	deps=$(grep "^$kvm_amd:" "$mods/modules.dep" | cut -d: -f2)

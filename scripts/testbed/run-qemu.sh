@@ -82,7 +82,8 @@ boot() {
 boot
 if [ "$rc" -eq 134 ]; then
 	# QEMU's own assertion abort: the emulator crashed, not our code.
-	echo "run-qemu: $name: QEMU aborted (exit 134), an emulator crash; retrying once"
+	echo "run-qemu: $name: QEMU aborted (exit 134)," \
+		"an emulator crash; retrying once"
 	mv "$log" "$log.crash1"
 	boot
 	[ "$rc" -eq 134 ] && echo "run-qemu: $name: QEMU aborted again"
@@ -107,7 +108,8 @@ else
 	tail -n 30 "$log" | sed 's/^/    /'
 fi
 
-boot_s=$(tr -d '\r' <"$log" | sed -n 's/^.*vmm-testbed: begin .*uptime=\([0-9.]*\)s$/\1/p')
+boot_s=$(tr -d '\r' <"$log" |
+	sed -n 's/^.*vmm-testbed: begin job.*uptime=\([0-9.]*\)s$/\1/p')
 echo "run-qemu: $name: QEMU exit $rc after ${secs_taken}s" \
 	"(guest reached /init at ${boot_s:-?}s)," \
 	"$(grep -c '^ok' "$tap") ok, $(grep -c '^not ok' "$tap") not ok"

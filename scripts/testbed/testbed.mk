@@ -45,7 +45,7 @@ demo: all
 bench: all
 	@$(TB_RUN) -n bench -5 -j bench -q; rc=$$?; \
 	awk '{ sub(/\r+$$/, "") } / vmm-testbed end vmm-bench /{ f = 0 } \
-		f; / vmm-testbed begin vmm-bench$$/{ f = 1 }' \
+		f; / vmm-testbed begin vmm-bench /{ f = 1 }' \
 		$(TB_OUT)/bench.log >$(O)/bench.txt; \
 	cat $(O)/bench.txt; \
 	[ -s $(O)/bench.txt ] || tail -n 40 $(TB_OUT)/bench.log; \
