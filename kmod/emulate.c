@@ -44,7 +44,7 @@ static int emul_translate(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
 {
 	struct gwalk_ctx w = {
 		.cr0 = ctx->cr0, .cr3 = ctx->cr3, .cr4 = ctx->cr4,
-		.efer = ctx->efer,
+		.efer = ctx->efer, .rflags = ctx->rflags,
 	};
 	u32 pfec = 0;
 	int ret;
@@ -61,16 +61,17 @@ static int emul_translate(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
 
 /* Copy between guest linear memory and @buf, page by page. */
 static int emul_access(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
-		       u64 gva, void *buf, unsigned int len, bool write)
+		       u64 gva, void *buf, unsigned int len, u32 access)
 {
+	bool write = access & GWALK_WRITE;
+
 	while (len) {
 		unsigned int n = min_t(unsigned int, len,
 				       PAGE_SIZE - offset_in_page(gva));
 		u64 gpa;
 		int ret;
 
-		ret = emul_translate(vcpu, ctx, gva,
-				     write ? GWALK_WRITE : 0, &gpa);
+		ret = emul_translate(vcpu, ctx, gva, access, &gpa);
 		if (ret)
 			return ret;
 		ret = write ? vmm_write_guest(vcpu, gpa, buf, n) :
@@ -146,7 +147,7 @@ static int pio_string_copy(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
 		if (!ctx->cs_l)
 			gva = (u32)gva;
 		ret = emul_access(vcpu, ctx, gva, data + i * pio->size,
-				  pio->size, to_guest);
+				  pio->size, to_guest ? GWALK_WRITE : 0);
 		if (ret)
 			return ret;
 	}
@@ -210,23 +211,15 @@ static enum bt_mode emul_mode(const struct vmm_guest_ctx *ctx)
 {
 	if (ctx->cs_l)
 		return BT_MODE_LONG64;
-	if (!(ctx->cr0 & X86_CR0_PE))
-		return BT_MODE_REAL16;
-	if (ctx->rflags & X86_EFLAGS_VM)
+	if (!(ctx->cr0 & X86_CR0_PE) || (ctx->rflags & X86_EFLAGS_VM))
 		return BT_MODE_REAL16;
 	return ctx->cs_db ? BT_MODE_PROT32 : BT_MODE_PROT16;
 }
 
-/*
- * vmm_emulate_mmio - a guest access to @gpa that no RAM slot backs (or a
- * write to a read-only slot)
- * Returns 0 with run->mmio filled, 1 to re-enter (a fault to inject), or
- * -errno.
- */
-int vmm_emulate_mmio(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
-		     u64 gpa, struct vmm_mmio_pending *pend)
+/* Fetch and decode the instruction at CS:RIP. */
+static int emul_fetch_decode(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
+			     struct bt_insn *insn)
 {
-	struct vmm_run *run = vcpu->run;
 	u8 bytes[BT_MAX_INSN_LEN];
 	u64 lin = seg_base(ctx, VMM_SEG_CS) + ctx->rip;
 	unsigned int avail;
@@ -234,42 +227,137 @@ int vmm_emulate_mmio(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
 
 	if (!ctx->cs_l)
 		lin = (u32)lin;
-	/* Fetch up to 15 bytes, but not from a page that is not there. */
+	/* Only cross into the next page if the instruction needs it. */
 	avail = min_t(unsigned int, sizeof(bytes),
 		      PAGE_SIZE - offset_in_page(lin));
-	ret = emul_access(vcpu, ctx, lin, bytes, avail, false);
-	if (!ret && avail < sizeof(bytes) &&
-	    !emul_access(vcpu, ctx, lin + avail, bytes + avail,
-			 sizeof(bytes) - avail, false))
-		avail = sizeof(bytes);
-	ctx->fault_vector = -1;	/* a missing second page is not a fault yet */
+	ret = emul_access(vcpu, ctx, lin, bytes, avail, GWALK_FETCH);
 	if (ret)
-		goto fail;
+		return ret;
+	ret = bt_decode(insn, bytes, avail, emul_mode(ctx));
+	if (ret == -ENODATA && avail < sizeof(bytes)) {
+		ret = emul_access(vcpu, ctx, lin + avail, bytes + avail,
+				  sizeof(bytes) - avail, GWALK_FETCH);
+		if (ret)
+			return ret;
+		ret = bt_decode(insn, bytes, sizeof(bytes), emul_mode(ctx));
+	}
+	return ret;
+}
 
-	ret = bt_decode(&pend->insn, bytes, avail, emul_mode(ctx));
-	if (ret)
-		goto fail;
-	ret = bt_mmio_prepare(&pend->insn, vcpu->gpr, &pend->op);
-	if (ret)
-		goto fail;
+static u64 string_lin(const struct vmm_guest_ctx *ctx, int seg, u64 off)
+{
+	u64 lin = seg_base(ctx, seg) + off;
+
+	return ctx->cs_l ? lin : (u32)lin;
+}
+
+static void mmio_fill_run(struct vmm_vcpu *vcpu, u64 gpa,
+			  const struct bt_mmio *op)
+{
+	struct vmm_run *run = vcpu->run;
 
 	run->exit_reason = VMM_EXIT_MMIO;
 	run->mmio.phys_addr = gpa;
-	run->mmio.len = pend->op.size;
-	run->mmio.is_write = pend->op.is_write;
+	run->mmio.len = op->size;
+	run->mmio.is_write = op->is_write;
 	memset(run->mmio.data, 0, sizeof(run->mmio.data));
-	if (pend->op.is_write) {
-		memcpy(run->mmio.data, &pend->op.data, pend->op.size);
-		ret = bt_mmio_complete(&pend->insn, &pend->op, vcpu->gpr,
-				       &ctx->rflags, 0);
+	if (op->is_write)
+		memcpy(run->mmio.data, &op->data, op->size);
+}
+
+/*
+ * A MOVS with one side in MMIO: find which, and for a write fetch the
+ * source element from RAM now.
+ */
+static int emul_movs(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
+		     u64 gpa, struct bt_mmio *op)
+{
+	u64 dst = string_lin(ctx, VMM_SEG_ES, op->dst_off);
+	u64 src_data = 0, dst_gpa;
+	bool mmio_is_dst;
+	int ret;
+
+	ret = emul_translate(vcpu, ctx, dst, GWALK_WRITE, &dst_gpa);
+	if (ret)
+		return ret;
+	mmio_is_dst = (dst_gpa >> PAGE_SHIFT) == (gpa >> PAGE_SHIFT);
+	if (mmio_is_dst) {
+		ret = emul_access(vcpu, ctx,
+				  string_lin(ctx, op->src_seg, op->src_off),
+				  &src_data, op->size, 0);
+		if (ret)
+			return ret;
+	}
+	return bt_mmio_movs_resolve(op, mmio_is_dst, src_data);
+}
+
+/*
+ * Finish an instruction whose MMIO access is done: registers, flags and
+ * RIP.  A read-modify-write turns into its write here, which goes to
+ * userspace as a second exit.  Returns 0 (to userspace) or 1 (re-enter).
+ */
+static int emul_mmio_finish(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
+			    struct vmm_mmio_pending *pend, u64 read_data)
+{
+	struct bt_mmio *op = &pend->op;
+	bool was_write = op->is_write;
+	int ret;
+
+	if (!was_write && (op->flags & BT_MMIO_F_MOVS)) {
+		/* MMIO to RAM: the element lands at ES:rDI. */
+		ret = emul_access(vcpu, ctx,
+				  string_lin(ctx, VMM_SEG_ES, op->dst_off),
+				  &read_data, op->size, GWALK_WRITE);
+		if (ret)
+			return ret;
+	}
+	if (bt_mmio_complete(&pend->insn, op, vcpu->gpr, &ctx->rflags,
+			     read_data))
+		return -EINVAL;
+	if (!op->repeat)
+		ctx->rip += pend->insn.len;
+	if (!was_write && op->is_write) {
+		mmio_fill_run(vcpu, pend->gpa, op);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * vmm_emulate_mmio - a guest access to @gpa that no RAM slot backs (or a
+ * write to a read-only slot)
+ * Returns 0 with run->mmio filled, 1 to re-enter (a fault to inject, or
+ * nothing to do), or -errno.
+ */
+int vmm_emulate_mmio(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
+		     u64 gpa, struct vmm_mmio_pending *pend)
+{
+	struct bt_mmio *op = &pend->op;
+	int ret;
+
+	ret = emul_fetch_decode(vcpu, ctx, &pend->insn);
+	if (ret)
+		goto fail;
+	ret = bt_mmio_prepare(&pend->insn, vcpu->gpr, op);
+	if (ret == -ENODATA)
+		return 1;	/* REP with rCX = 0: the CPU finishes it */
+	if (ret < 0 || (ret & ~(BT_MMIO_F_RMW | BT_MMIO_F_MOVS |
+				BT_MMIO_F_REP)))
+		goto fail;
+	if (op->flags & BT_MMIO_F_MOVS) {
+		ret = emul_movs(vcpu, ctx, gpa, op);
 		if (ret)
 			goto fail;
-		ctx->rip += pend->insn.len;
-	} else {
-		pend->pending = true;
 	}
+	pend->gpa = gpa;
+	mmio_fill_run(vcpu, gpa, op);
+	if (op->is_write)
+		return emul_mmio_finish(vcpu, ctx, pend, 0) < 0 ? -EINVAL : 0;
+	pend->pending = true;
 	return 0;
 fail:
+	if (ctx->fault_vector >= 0)
+		return 1;
 	return vmm_exit_internal(vcpu, VMM_INTERNAL_EMULATION, gpa, ctx->rip);
 }
 
@@ -311,14 +399,15 @@ int vmm_emulate_complete(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
 	}
 	if (mmio->pending) {
 		u64 data = 0;
+		int ret;
 
 		mmio->pending = false;
 		memcpy(&data, run->mmio.data, mmio->op.size);
-		if (bt_mmio_complete(&mmio->insn, &mmio->op, vcpu->gpr,
-				     &ctx->rflags, data))
+		ret = emul_mmio_finish(vcpu, ctx, mmio, data);
+		if (ret < 0 && ctx->fault_vector < 0)
 			return vmm_exit_internal(vcpu, VMM_INTERNAL_EMULATION,
-						 run->mmio.phys_addr, ctx->rip);
-		ctx->rip += mmio->insn.len;
+						 mmio->gpa, ctx->rip);
+		return ret < 0 ? 1 : ret;
 	}
 	return 1;
 }

@@ -51,6 +51,7 @@ struct vmm_pio_pending {
 
 struct vmm_mmio_pending {
 	bool pending;		/* a read whose data userspace supplies */
+	u64 gpa;
 	struct bt_insn insn;
 	struct bt_mmio op;
 };
