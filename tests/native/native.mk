@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Native tests of the engine-independent instruction code (kmod/bt/,
+# kmod/mmu/gwalk.c): the same sources the module builds, compiled for this
+# host with the kselftest harness, under ASan and UBSan.  Included by the
+# top Makefile, which defines O, KSRC and CC.
+#
+#   make native-tests   build them into $(O)/native-tests/
+#   make check-native   (scripts/testbed/) runs everything there
+#
+# decode_test also checks lengths against GNU as: decode_cases.S is a
+# table of instructions the assembler encodes, each with its length.
+
+NT_DIR := tests/native
+NT_OUT := $(O)/native-tests
+NT_OBJ := $(O)/native-obj
+NT_CFLAGS := -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer \
+	-I$(CURDIR)/kmod -I$(KSRC)/tools/testing/selftests
+NT_CODE := kmod/bt/decode.c kmod/bt/mmio.c kmod/mmu/gwalk.c
+NT_HDRS := kmod/bt/decode.h kmod/bt/mmio.h kmod/bt/types.h \
+	kmod/mmu/gwalk.h $(wildcard $(NT_DIR)/*.h)
+NT_PROGS := $(patsubst $(NT_DIR)/%.c,$(NT_OUT)/%,\
+	$(wildcard $(NT_DIR)/*_test.c))
+
+.PHONY: native-tests
+native-tests: $(NT_PROGS)
+
+# The code under test gets every warning; the tests relax sign-compare,
+# and unused-parameter, which the harness itself trips.
+NT_CODE_OBJS := $(patsubst kmod/%.c,$(NT_OBJ)/%.o,$(NT_CODE))
+$(NT_OBJ)/%.o: kmod/%.c $(NT_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(NT_CFLAGS) -c -o $@ $<
+
+$(NT_OBJ)/decode_cases.o: $(NT_DIR)/decode_cases.S
+	@mkdir -p $(dir $@)
+	$(CC) -c -o $@ $<
+
+$(NT_OUT)/decode_test: $(NT_OBJ)/decode_cases.o
+
+$(NT_OUT)/%_test: $(NT_DIR)/%_test.c $(NT_CODE_OBJS) $(NT_HDRS) \
+		$(KSRC)/.stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(NT_CFLAGS) -Wno-sign-compare -Wno-unused-parameter -o $@ $< $(NT_CODE_OBJS) \
+		$(filter $(NT_OBJ)/decode_cases.o,$^)
