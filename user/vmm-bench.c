@@ -892,7 +892,7 @@ int main(int argc, char **argv)
 	bool failed[NR_BENCH][NR_BACKENDS] = { 0 };
 	bool verbose = false, any = false, error = false;
 	double *samples[NR_BENCH][NR_BACKENDS], *base;
-	double result[NR_BENCH][NR_BACKENDS];
+	double result[NR_BENCH][NR_BACKENDS], spread = 0;
 	int opt;
 
 	want[BE_VMM] = want[BE_KVM] = true;
@@ -994,10 +994,19 @@ int main(int argc, char **argv)
 			fflush(stdout);
 	}
 
-	for (k = 0; k < NR_BENCH; k++)
-		for (i = 0; i < NR_BACKENDS; i++)
-			result[k][i] = n[k][i] && !failed[k][i] ?
-				median(samples[k][i], n[k][i]) : -1;
+	for (k = 0; k < NR_BENCH; k++) {
+		for (i = 0; i < NR_BACKENDS; i++) {
+			double *v = samples[k][i];
+
+			result[k][i] = -1;
+			if (!n[k][i] || failed[k][i])
+				continue;
+			/* median() sorts: the extremes are at the ends. */
+			result[k][i] = median(v, n[k][i]);
+			if ((v[n[k][i] - 1] - v[0]) / result[k][i] > spread)
+				spread = (v[n[k][i] - 1] - v[0]) / result[k][i];
+		}
+	}
 
 	printf("\n| %-38s | vmm ns/exit | kvm ns/exit | ratio vmm/kvm |\n",
 	       "exit kind");
@@ -1021,6 +1030,9 @@ int main(int argc, char **argv)
 	printf("\nscale: a getppid() system call on this machine takes %.0f ns\n",
 	       median(base, runs));
 
+	/* The machine's noise, so that a ratio near a goal is read right. */
+	printf("spread: the runs of one measurement differ by up to %.0f%% of their median\n",
+	       spread * 100);
 	printf("goals, vmm/kvm:\n");
 	for (k = 0; k < NR_BENCH; k++) {
 		const struct bench *b = &benches[k];

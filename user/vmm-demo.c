@@ -268,7 +268,8 @@ struct demo {
 	bool result_ok, vendor_ok, mmio_read, mmio_ok;
 
 	/* Exits by kind, for the summary. */
-	unsigned long returns, console_exits, console_bytes, mode_exits;
+	unsigned long returns, console_exits, console_bytes, string_exits;
+	unsigned long mode_exits;
 	unsigned long result_exits, mmio_exits, hlt_exits;
 };
 
@@ -278,6 +279,7 @@ static void die(const char *what)
 	exit(1);
 }
 
+/* Says what went wrong and ends the demo with status 1. */
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void fail(const char *fmt, ...)
 {
@@ -516,6 +518,8 @@ static void handle_io(struct demo *d)
 			console_putc(d, data[i]);
 		d->console_exits++;
 		d->console_bytes += run->io.count;
+		if (run->io.count > 1)
+			d->string_exits++;
 		return;
 	}
 	if (run->io.count != 1)
@@ -638,8 +642,9 @@ static void summary(struct demo *d)
 	printf("\nsummary: VMM_RUN returned %lu times; the vCPU took %llu exits, %llu of them handled in the kernel\n",
 	       d->returns, total,
 	       total > d->returns ? total - d->returns : 0ull);
-	printf("  console (port %#x)  %5lu exits, %lu bytes\n",
-	       PORT_CONSOLE, d->console_exits, d->console_bytes);
+	printf("  console (port %#x)  %5lu exits, %lu bytes, %lu exits by REP OUTSB\n",
+	       PORT_CONSOLE, d->console_exits, d->console_bytes,
+	       d->string_exits);
 	printf("  mode (port %#x)     %5lu exits\n", PORT_MODE, d->mode_exits);
 	printf("  result (port %#x)  %5lu exits\n", PORT_RESULT,
 	       d->result_exits);
@@ -648,6 +653,9 @@ static void summary(struct demo *d)
 
 	if (d->mode != MODE_LONG)
 		fail("the guest never reached long mode");
+	/* Long mode prints with REP OUTSB: one exit per string. */
+	if (!d->string_exits)
+		fail("the guest's REP OUTSB console writes never reached this program: string I/O lost in the kernel?");
 	if (!d->result_ok)
 		fail("the guest never reported its result");
 	if (!d->vendor_ok)
