@@ -642,14 +642,13 @@ static void summary(struct demo *d)
 	printf("\nsummary: VMM_RUN returned %lu times; the vCPU took %llu exits, %llu of them handled in the kernel\n",
 	       d->returns, total,
 	       total > d->returns ? total - d->returns : 0ull);
-	printf("  console (port %#x)  %5lu exits, %lu bytes, %lu exits by REP OUTSB\n",
+	printf("  io out, console %#-6x %5lu (%lu bytes; %lu by REP OUTSB)\n",
 	       PORT_CONSOLE, d->console_exits, d->console_bytes,
 	       d->string_exits);
-	printf("  mode (port %#x)     %5lu exits\n", PORT_MODE, d->mode_exits);
-	printf("  result (port %#x)  %5lu exits\n", PORT_RESULT,
-	       d->result_exits);
-	printf("  mmio                %5lu exits\n", d->mmio_exits);
-	printf("  hlt                 %5lu exits\n", d->hlt_exits);
+	printf("  io out, mode %#-9x %5lu\n", PORT_MODE, d->mode_exits);
+	printf("  io out, result %#-7x %5lu\n", PORT_RESULT, d->result_exits);
+	printf("  %-22s %5lu\n", "mmio", d->mmio_exits);
+	printf("  %-22s %5lu\n", "hlt", d->hlt_exits);
 
 	if (d->mode != MODE_LONG)
 		fail("the guest never reached long mode");
