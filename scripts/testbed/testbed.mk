@@ -28,9 +28,9 @@ TB_RUN = $(TB)/run-qemu.sh -t $(TB_TIMEOUT) -p "$(VMM_PARAMS)"
 # run does not hide the others.
 check: all
 	@rm -f $(TB_OUT)/*.tap
-	-@$(TB)/run-native.sh
-	-@$(TB_RUN) -n la57-on -5 -c $(TB_CPUS) -j check
-	-@$(TB_RUN) -n la57-off -4 -c $(TB_CPUS) -j check
+	@$(TB)/run-native.sh || :
+	@$(TB_RUN) -n la57-on -5 -c $(TB_CPUS) -j check || :
+	@$(TB_RUN) -n la57-off -4 -c $(TB_CPUS) -j check || :
 	@$(TB)/summary.sh $$(ls $(TB_OUT)/native.tap 2>/dev/null) \
 		$(TB_OUT)/la57-on.tap $(TB_OUT)/la57-off.tap
 
