@@ -24,9 +24,15 @@ TB_RUN = $(TB)/run-qemu.sh -t $(TB_TIMEOUT) -p "$(VMM_PARAMS)"
 
 .PHONY: testbed-kvm
 
+# Native tests come from tests/native/native.mk (NT_PROGS, target
+# native-tests) when the top Makefile includes it; the second expansion
+# happens after every makefile is read, so include order does not matter.
+.SECONDEXPANSION:
+NATIVE_TESTS = $$(if $$(NT_PROGS),native-tests)
+
 # Each run leaves a .tap file; the summary judges them all, so one failed
 # run does not hide the others.
-check: all
+check: all $(NATIVE_TESTS)
 	@rm -f $(TB_OUT)/*.tap
 	@$(TB)/run-native.sh || :
 	@$(TB_RUN) -n la57-on -5 -c $(TB_CPUS) -j check || :
@@ -34,7 +40,7 @@ check: all
 	@$(TB)/summary.sh $$(ls $(TB_OUT)/native.tap 2>/dev/null) \
 		$(TB_OUT)/la57-on.tap $(TB_OUT)/la57-off.tap
 
-check-native:
+check-native: $(NATIVE_TESTS)
 	@$(TB)/run-native.sh
 
 demo: all
