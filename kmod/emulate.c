@@ -93,6 +93,44 @@ static u64 seg_base(const struct vmm_guest_ctx *ctx, int seg)
 	return ctx->seg_base[seg];
 }
 
+static enum bt_mode emul_mode(const struct vmm_guest_ctx *ctx)
+{
+	if (ctx->cs_l)
+		return BT_MODE_LONG64;
+	if (!(ctx->cr0 & X86_CR0_PE) || (ctx->rflags & X86_EFLAGS_VM))
+		return BT_MODE_REAL16;
+	return ctx->cs_db ? BT_MODE_PROT32 : BT_MODE_PROT16;
+}
+
+/* Fetch and decode the instruction at CS:RIP. */
+static int emul_fetch_decode(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
+			     struct bt_insn *insn)
+{
+	u8 bytes[BT_MAX_INSN_LEN];
+	u64 lin = seg_base(ctx, VMM_SEG_CS) + ctx->rip;
+	unsigned int avail;
+	int ret;
+
+	if (!ctx->cs_l)
+		lin = (u32)lin;
+	/* Only cross into the next page if the instruction needs it. */
+	avail = min_t(unsigned int, sizeof(bytes),
+		      PAGE_SIZE - offset_in_page(lin));
+	ret = emul_access(vcpu, ctx, lin, bytes, avail, GWALK_FETCH);
+	if (ret)
+		return ret;
+	ret = bt_decode(insn, bytes, avail, emul_mode(ctx));
+	if (ret == -ENODATA && avail < sizeof(bytes)) {
+		ret = emul_access(vcpu, ctx, lin + avail, bytes + avail,
+				  sizeof(bytes) - avail, GWALK_FETCH);
+		if (ret)
+			return ret;
+		ret = bt_decode(insn, bytes, sizeof(bytes), emul_mode(ctx));
+	}
+	return ret;
+}
+
+
 /*
  * How many elements of a string I/O go out in this exit: all that RCX
  * asks for, as far as the data area holds.  The instruction is restarted
@@ -179,10 +217,28 @@ int vmm_emulate_pio(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
 	u8 *data = (u8 *)vcpu->run + VMM_RUN_IO_DATA_OFFSET;
 	u32 n = 1;
 
+	struct vmm_pio str;
+
 	if (pio->size != 1 && pio->size != 2 && pio->size != 4)
 		return vmm_exit_internal(vcpu, VMM_INTERNAL_EMULATION,
 					 pio->port, pio->size);
 	if (pio->string) {
+		/*
+		 * REP, the address size and the segment are the
+		 * instruction's: decode it rather than trust the exit
+		 * information (QEMU's TCG leaves those bits out).
+		 */
+		struct bt_insn insn;
+
+		if (emul_fetch_decode(vcpu, ctx, &insn))
+			return ctx->fault_vector >= 0 ? 1 :
+			       vmm_exit_internal(vcpu, VMM_INTERNAL_EMULATION,
+						 pio->port, ctx->rip);
+		str = *pio;
+		str.rep = insn.rep != 0;
+		str.addr_size = insn.addrsize;
+		str.seg = insn.seg == BT_SEG_NONE ? VMM_SEG_DS : insn.seg;
+		pio = &str;
 		n = pio_string_count(vcpu, pio);
 		if (!n) {
 			ctx->rip = pio->next_rip;
@@ -205,43 +261,6 @@ int vmm_emulate_pio(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
 	}
 	pio_fill_run(vcpu, pio, n);
 	return 0;
-}
-
-static enum bt_mode emul_mode(const struct vmm_guest_ctx *ctx)
-{
-	if (ctx->cs_l)
-		return BT_MODE_LONG64;
-	if (!(ctx->cr0 & X86_CR0_PE) || (ctx->rflags & X86_EFLAGS_VM))
-		return BT_MODE_REAL16;
-	return ctx->cs_db ? BT_MODE_PROT32 : BT_MODE_PROT16;
-}
-
-/* Fetch and decode the instruction at CS:RIP. */
-static int emul_fetch_decode(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
-			     struct bt_insn *insn)
-{
-	u8 bytes[BT_MAX_INSN_LEN];
-	u64 lin = seg_base(ctx, VMM_SEG_CS) + ctx->rip;
-	unsigned int avail;
-	int ret;
-
-	if (!ctx->cs_l)
-		lin = (u32)lin;
-	/* Only cross into the next page if the instruction needs it. */
-	avail = min_t(unsigned int, sizeof(bytes),
-		      PAGE_SIZE - offset_in_page(lin));
-	ret = emul_access(vcpu, ctx, lin, bytes, avail, GWALK_FETCH);
-	if (ret)
-		return ret;
-	ret = bt_decode(insn, bytes, avail, emul_mode(ctx));
-	if (ret == -ENODATA && avail < sizeof(bytes)) {
-		ret = emul_access(vcpu, ctx, lin + avail, bytes + avail,
-				  sizeof(bytes) - avail, GWALK_FETCH);
-		if (ret)
-			return ret;
-		ret = bt_decode(insn, bytes, sizeof(bytes), emul_mode(ctx));
-	}
-	return ret;
 }
 
 static u64 string_lin(const struct vmm_guest_ctx *ctx, int seg, u64 off)

@@ -35,9 +35,11 @@ struct vmm_guest_ctx {
 
 /* A port I/O exit as the hardware describes it. */
 struct vmm_pio {
-	bool in, string, rep;
+	bool in, string;
 	u8 size;		/* 1, 2, 4 */
-	u8 addr_size;		/* 2, 4, 8: for RSI/RDI/RCX of string forms */
+	/* String forms only, filled by the emulator from the instruction: */
+	bool rep;
+	u8 addr_size;		/* 2, 4, 8: for RSI/RDI/RCX */
 	u8 seg;			/* enum vmm_seg of the OUTS source */
 	u16 port;
 	u64 next_rip;

@@ -831,8 +831,7 @@ static int svm_handle_ioio(struct vmm_vcpu *vcpu)
 		.string = !!(info & SVM_IOIO_STR_MASK),
 		.rep = !!(info & SVM_IOIO_REP_MASK),
 		.size = (info & SVM_IOIO_SIZE_MASK) >> SVM_IOIO_SIZE_SHIFT,
-		.addr_size = ((info >> SVM_IOIO_ASIZE_SHIFT) & 7) << 1,
-		.seg = (info >> 10) & 7,
+		/* REP, address size, segment: emulate.c decodes them. */
 		.port = info >> 16,
 		.next_rip = vmcb->control.exit_info_2,
 	};
@@ -1063,6 +1062,8 @@ static int svm_vcpu_run(struct vmm_vcpu *vcpu)
 			continue;
 		}
 		svm_pre_run(vcpu, sc, cpu);
+		/* Host FS/GS/TR/LDTR and syscall MSRs: fixed while IRQs are off. */
+		asm volatile("vmsave %%rax" : : "a"(__pa(sc->host_vmcb)) : "memory");
 		do {
 			svm_vmrun(vcpu, sc);
 			fast = svm_handle_exit_irqoff(vcpu);

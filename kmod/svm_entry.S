@@ -5,7 +5,9 @@
  *
  * RAX and RSP are switched by VMRUN itself through the VMCB.  VMRUN does
  * not switch FS, GS, TR, LDTR, KernelGSbase or the SYSCALL/SYSENTER MSRs:
- * VMSAVE/VMLOAD do, around it.  The caller has cleared GIF and set IF, so
+ * VMLOAD/VMSAVE do, around it; the host's copy is VMSAVEd by the caller
+ * (once per interrupts-off section) and VMLOADed here after the exit.
+ * The caller has cleared GIF and set IF, so
  * a host interrupt arriving while the guest runs becomes an INTR #VMEXIT
  * and is taken once the caller sets GIF again.
  */
@@ -45,10 +47,6 @@ SYM_FUNC_START(vmm_svm_vmrun)
 	push	%rsi		/* gpr, for after the exit */
 	push	%rdx		/* host save area */
 	push	%rdi		/* guest VMCB */
-
-	/* Host FS/GS/TR/LDTR and syscall MSRs, restored after the exit. */
-	mov	%rdx, %rax
-	vmsave	%rax
 
 	mov	%rsi, %rax
 	mov	G_RCX(%rax), %rcx
