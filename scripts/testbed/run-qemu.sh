@@ -18,6 +18,9 @@
 #   -t  timeout in seconds (default 600)
 #   -q  do not copy the console to stdout
 #
+# Runs wait for each other through flock on /tmp/vmm-testbed.lock
+# (TB_LOCK=path to change it, TB_LOCK= to turn it off).
+#
 # Exit: 0 the job passed, 1 a test failed, 2 the machine did not run to the
 # end (panic, hang, emulator crash). NAME.tap holds one line per test plus
 # the host's own verdicts: "VM ran to the end" and "host paging N-level"
@@ -41,7 +44,7 @@ while getopts n:j:c:45p:t:a:i:q opt; do
 	a) append=$OPTARG ;;
 	i) initrd=$OPTARG ;;
 	q) quiet=1 ;;
-	*) sed -n '5,12s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '/^#   run-qemu.sh/,/^#   -q/s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 
@@ -49,9 +52,25 @@ out=$O/testbed
 mkdir -p "$out"
 log=$out/$name.log
 tap=$out/$name.tap
+
+# One machine at a time on this host: two TCG machines on 2 cores slow
+# each other down enough to trip timing-sensitive tests. TB_LOCK= turns
+# the lock off.
+lock=${TB_LOCK-/tmp/vmm-testbed.lock}
+if [ -n "$lock" ]; then
+	exec 9>>"$lock"
+	if ! flock -n 9; then
+		echo "run-qemu: $name: waiting for another test machine ($lock)"
+		flock 9
+	fi
+fi
+
+# Per run name and renamed into place, so that a run started from
+# another shell never boots a half-written initramfs.
 if [ -z "$initrd" ]; then
-	initrd=$out/initramfs.cpio
-	"$here/mkinitramfs.sh" "$initrd" || exit 2
+	initrd=$out/$name.cpio
+	"$here/mkinitramfs.sh" "$initrd.tmp" && mv "$initrd.tmp" "$initrd" ||
+		exit 2
 fi
 
 accel=tcg
