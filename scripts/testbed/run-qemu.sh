@@ -16,6 +16,9 @@
 #   -5  -cpu max (default): Debian's kernel turns on 5-level paging
 #   -p  parameters for insmod vmm.ko
 #   -t  timeout in seconds (default 600)
+#   -a  more kernel command line words; key=value ones reach /init and
+#       the tests as environment variables
+#   -i  boot this initramfs instead of packing one with mkinitramfs.sh
 #   -q  do not copy the console to stdout
 #
 # Runs wait for each other through flock on /tmp/vmm-testbed.lock
@@ -118,7 +121,7 @@ case $rc in
 0) why="kernel panic or reboot before /init finished" ;;
 124|137) why="timed out after ${secs}s" ;;
 134) why="QEMU aborted twice (emulator crash)" ;;
-*) why="QEMU exited with status $rc" ;;
+*) why="QEMU exited with status $rc (a nested guest reached port 0xf4?)" ;;
 esac
 
 awk -v run="$name" -f "$here/tap-collect.awk" "$log" >"$tap"

@@ -18,7 +18,7 @@
 TB := scripts/testbed
 TB_OUT := $(O)/testbed
 TB_CPUS ?= 2
-TB_TIMEOUT ?= 420
+TB_TIMEOUT ?= 300
 VMM_PARAMS ?=
 TB_RUN = $(TB)/run-qemu.sh -t $(TB_TIMEOUT) -p "$(VMM_PARAMS)"
 
