@@ -33,8 +33,8 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 KVER=${KVER:?KVER is not set}
 O=${O:-build}
-name=run job=check cpus=1 cpu=max levels=5 params= secs=600 append= initrd=
-quiet= retried=
+name=run job=check cpus=1 cpu=max levels=5 secs=600
+params='' append='' initrd='' quiet='' retried=
 while getopts n:j:c:45p:t:a:i:q opt; do
 	case $opt in
 	n) name=$OPTARG ;;
@@ -83,6 +83,7 @@ cmdline="console=ttyS0 panic=-1 oops=panic quiet vmm_job=$job"
 [ -n "$params" ] && cmdline="$cmdline vmm_params=\"$params\""
 [ -n "$append" ] && cmdline="$cmdline $append"
 
+# shellcheck disable=SC2054 # the commas belong to QEMU's option syntax
 qemu=(qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -smp "$cpus" -m 1024
 	-nographic -no-reboot -net none
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
