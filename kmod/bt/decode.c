@@ -287,27 +287,32 @@ static int bt_decode_imm(struct bt_insn *insn, struct bt_cursor *c,
 	u64 v;
 	int ret;
 
-	if (attr & F_IB)
+	if (attr & F_IB) {
 		size = 1;
-	else if (attr & F_IW)
+	} else if (attr & F_IW) {
 		size = 2;
-	else if (attr & F_IZ)
+	} else if (attr & F_IZ) {
 		size = z;
-	else if (attr & F_IV)
+	} else if (attr & F_IV) {
 		size = insn->opsize;
-	else if (attr & F_MOFFS)
+	} else if (attr & F_MOFFS) {
 		size = insn->addrsize;
-	else if (attr & F_FAR)
-		size = z, size2 = 2;
-	else if (attr & F_ENTER)
-		size = 2, size2 = 1;
-	else if ((attr & F_GRP3) && (insn->modrm & 0x30) == 0)
+	} else if (attr & F_FAR) {
+		size = z;
+		size2 = 2;
+	} else if (attr & F_ENTER) {
+		size = 2;
+		size2 = 1;
+	} else if ((attr & F_GRP3) && (insn->modrm & 0x38) < 0x10) {
 		size = insn->opcode == 0xf6 ? 1 : z;
+	}
 
 	/* SSE4a EXTRQ/INSERTQ (66 or F2 0F 78): two imm8. */
 	if (insn->opcode_map == BT_MAP_0F && insn->opcode == 0x78 &&
-	    (insn->rep == 0xf2 || (!insn->rep && insn->opsize_prefix)))
-		size = 1, size2 = 1;
+	    (insn->rep == 0xf2 || (!insn->rep && insn->opsize_prefix))) {
+		size = 1;
+		size2 = 1;
+	}
 
 	if (size) {
 		ret = bt_fetch(c, size, &v);
@@ -430,7 +435,7 @@ int bt_decode(struct bt_insn *insn, const u8 *buf, unsigned int avail,
 	insn->seg = BT_SEG_NONE;
 	insn->sib_base = 0xff;
 	insn->sib_index = 0xff;
-	if (mode > BT_MODE_LONG64)
+	if ((unsigned int)mode > BT_MODE_LONG64)
 		return -EINVAL;
 	insn->mode = mode;
 

@@ -10,13 +10,13 @@
 #include "mmio.h"
 
 /* RFLAGS bits, spelled out here so the file also builds natively. */
-#define BT_FL_CF	(1ULL << 0)
-#define BT_FL_PF	(1ULL << 2)
-#define BT_FL_AF	(1ULL << 4)
-#define BT_FL_ZF	(1ULL << 6)
-#define BT_FL_SF	(1ULL << 7)
-#define BT_FL_DF	(1ULL << 10)
-#define BT_FL_OF	(1ULL << 11)
+#define BT_FL_CF	BIT_ULL(0)
+#define BT_FL_PF	BIT_ULL(2)
+#define BT_FL_AF	BIT_ULL(4)
+#define BT_FL_ZF	BIT_ULL(6)
+#define BT_FL_SF	BIT_ULL(7)
+#define BT_FL_DF	BIT_ULL(10)
+#define BT_FL_OF	BIT_ULL(11)
 #define BT_FL_ARITH	(BT_FL_CF | BT_FL_PF | BT_FL_AF | BT_FL_ZF | \
 			 BT_FL_SF | BT_FL_OF)
 

@@ -8,6 +8,7 @@
 
 #ifdef __KERNEL__
 #include <linux/types.h>
+#include <linux/bits.h>
 #include <linux/errno.h>
 #include <linux/string.h>
 #else
@@ -25,6 +26,9 @@ typedef int8_t s8;
 typedef int16_t s16;
 typedef int32_t s32;
 typedef int64_t s64;
+
+#define BIT(n)		(1UL << (n))
+#define BIT_ULL(n)	(1ULL << (n))
 
 #ifndef fallthrough
 #define fallthrough __attribute__((__fallthrough__))

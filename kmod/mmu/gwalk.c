@@ -10,22 +10,22 @@
  */
 #include "gwalk.h"
 
-#define PTE_P		(1ULL << 0)
-#define PTE_RW		(1ULL << 1)
-#define PTE_US		(1ULL << 2)
-#define PTE_PS		(1ULL << 7)
-#define PTE_XD		(1ULL << 63)
+#define PTE_P		BIT_ULL(0)
+#define PTE_RW		BIT_ULL(1)
+#define PTE_US		BIT_ULL(2)
+#define PTE_PS		BIT_ULL(7)
+#define PTE_XD		BIT_ULL(63)
 
-#define CR0_WP		(1ULL << 16)
-#define CR0_PG		(1ULL << 31)
-#define CR4_PSE		(1ULL << 4)
-#define CR4_PAE		(1ULL << 5)
-#define CR4_LA57	(1ULL << 12)
-#define CR4_SMEP	(1ULL << 20)
-#define CR4_SMAP	(1ULL << 21)
-#define EFER_NXE	(1ULL << 11)
-#define EFER_LMA	(1ULL << 10)
-#define RFLAGS_AC	(1ULL << 18)
+#define CR0_WP		BIT_ULL(16)
+#define CR0_PG		BIT_ULL(31)
+#define CR4_PSE		BIT_ULL(4)
+#define CR4_PAE		BIT_ULL(5)
+#define CR4_LA57	BIT_ULL(12)
+#define CR4_SMEP	BIT_ULL(20)
+#define CR4_SMAP	BIT_ULL(21)
+#define EFER_NXE	BIT_ULL(11)
+#define EFER_LMA	BIT_ULL(10)
+#define RFLAGS_AC	BIT_ULL(18)
 
 #define GWALK_MAX_LEVELS 5
 

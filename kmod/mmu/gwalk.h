@@ -27,16 +27,16 @@
 #include "../bt/types.h"
 
 /* Access kinds; the values are the matching page-fault error code bits. */
-#define GWALK_WRITE	(1u << 1)	/* a write */
-#define GWALK_USER	(1u << 2)	/* CPL 3 (else supervisor) */
-#define GWALK_FETCH	(1u << 4)	/* an instruction fetch */
+#define GWALK_WRITE	BIT(1)	/* a write */
+#define GWALK_USER	BIT(2)	/* CPL 3 (else supervisor) */
+#define GWALK_FETCH	BIT(4)	/* an instruction fetch */
 
 /* Page-fault error code bits (SDM Vol. 3, "Page-Fault Exceptions"). */
-#define GWALK_PFEC_P	(1u << 0)	/* 0: not present, 1: protection */
-#define GWALK_PFEC_W	(1u << 1)	/* the access was a write */
-#define GWALK_PFEC_U	(1u << 2)	/* the access was in user mode */
-#define GWALK_PFEC_RSVD	(1u << 3)	/* a reserved bit was set */
-#define GWALK_PFEC_I	(1u << 4)	/* an instruction fetch */
+#define GWALK_PFEC_P	BIT(0)	/* 0: not present, 1: protection */
+#define GWALK_PFEC_W	BIT(1)	/* the access was a write */
+#define GWALK_PFEC_U	BIT(2)	/* the access was in user mode */
+#define GWALK_PFEC_RSVD	BIT(3)	/* a reserved bit was set */
+#define GWALK_PFEC_I	BIT(4)	/* an instruction fetch */
 
 /*
  * The guest's control registers.  maxphyaddr is the guest's physical
