@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * npt_test - nested paging: guest memory is faulted in on demand and
+ * follows the host's changes to its backing (the MMU notifier path).  A
+ * guest walks a 64 MiB slot, page by page, on the test's command while
+ * the test drops, rewrites, replaces, moves and unmaps the memory behind
+ * it; a slot above 512 GiB guest-physical uses the upper levels of the
+ * nested tables.
+ */
+#include "lib/vmm_test.h"
+
+#define MAILBOX		__stringify(GUEST_MAILBOX)
+#define BIG_GPA		0x4000000ULL		/* 64 MiB */
+#define BIG_SIZE	0x4000000ULL		/* 64 MiB */
+#define BIG_PAGES	(BIG_SIZE / 4096)
+#define HIGH_GPA	0x8000000000ULL		/* 512 GiB */
+#define HIGH_SIZE	0x200000ULL
+
+#define PORT_CMD	0x90	/* IN: what to do */
+#define PORT_DONE	0x91	/* OUT: done */
+#define CMD_WRITE	1	/* page i of the slot gets salt + i */
+#define CMD_CHECK	2	/* sum and count pages holding salt + i */
+#define CMD_HIGH	3	/* read the high slot, write it back + 1 */
+
+/*
+ * Mailbox: [0] salt, [1] sum of the pages' first words, [2] how many
+ * pages hold salt + index, [3] what the high slot held.
+ */
+asm(
+"	.pushsection .rodata.guest, \"a\"\n"
+"	.code64\n"
+"npt_guest_start:\n"
+"1:	inl $" __stringify(PORT_CMD) ", %eax\n"
+"	cmpl $" __stringify(CMD_WRITE) ", %eax\n"
+"	je 2f\n"
+"	cmpl $" __stringify(CMD_CHECK) ", %eax\n"
+"	je 4f\n"
+"	cmpl $" __stringify(CMD_HIGH) ", %eax\n"
+"	je 7f\n"
+"	hlt\n"
+/* CMD_WRITE */
+"2:	movq " MAILBOX ", %rdx\n"
+"	movq $" __stringify(BIG_GPA) ", %rbx\n"
+"	xorl %ecx, %ecx\n"
+"3:	leaq (%rdx,%rcx), %rax\n"
+"	movq %rax, (%rbx)\n"
+"	addq $4096, %rbx\n"
+"	incq %rcx\n"
+"	cmpq $" __stringify(BIG_PAGES) ", %rcx\n"
+"	jne 3b\n"
+"	outb %al, $" __stringify(PORT_DONE) "\n"
+"	jmp 1b\n"
+/* CMD_CHECK */
+"4:	movq " MAILBOX ", %rdx\n"
+"	movq $" __stringify(BIG_GPA) ", %rbx\n"
+"	xorl %ecx, %ecx\n"
+"	xorl %esi, %esi\n"
+"	xorl %edi, %edi\n"
+"5:	movq (%rbx), %rax\n"
+"	addq %rax, %rsi\n"
+"	leaq (%rdx,%rcx), %r8\n"
+"	cmpq %r8, %rax\n"
+"	jne 6f\n"
+"	incq %rdi\n"
+"6:	addq $4096, %rbx\n"
+"	incq %rcx\n"
+"	cmpq $" __stringify(BIG_PAGES) ", %rcx\n"
+"	jne 5b\n"
+"	movq %rsi, " MAILBOX " + 8\n"
+"	movq %rdi, " MAILBOX " + 16\n"
+"	outb %al, $" __stringify(PORT_DONE) "\n"
+"	jmp 1b\n"
+/* CMD_HIGH: the high slot is mapped at the same virtual address */
+"7:	movabsq $" __stringify(HIGH_GPA) ", %rbx\n"
+"	movq 0x1000(%rbx), %rax\n"
+"	movq %rax, " MAILBOX " + 24\n"
+"	incq %rax\n"
+"	movq %rax, 0x1000(%rbx)\n"
+"	outb %al, $" __stringify(PORT_DONE) "\n"
+"	jmp 1b\n"
+"npt_guest_end:\n"
+"	.popsection\n");
+VMM_GUEST_CODE(npt_guest);
+
+FIXTURE(npt) {
+	struct vmm_test t;
+	uint8_t *big;		/* the 64 MiB slot's memory */
+	uint64_t *mailbox;
+};
+
+/* The VM is made in each body: a SKIP here would not stop the body. */
+FIXTURE_SETUP(npt)
+{
+}
+
+FIXTURE_TEARDOWN(npt)
+{
+	vmm_test_teardown(&self->t);
+}
+
+/* Skips without nested paging; else a VM running the command loop. */
+#define NPT_SETUP() do {						\
+	int __sys = vmm_open();						\
+									\
+	if (__sys >= 0 &&						\
+	    vmm_check_cap(__sys, VMM_CAP_NESTED_PAGING) == 0) {		\
+		close(__sys);						\
+		SKIP(return,						\
+		     "shadow paging not yet: module loaded with npt=0"); \
+	}								\
+	if (__sys >= 0)							\
+		close(__sys);						\
+	VMM_TEST_SETUP(&self->t);					\
+	npt_setup(_metadata, self);					\
+} while (0)
+
+static void npt_setup(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(npt) *self)
+{
+	struct vmm_test *t = &self->t;
+	long levels = vmm_check_cap(t->vm->fd, VMM_CAP_PAGING_LEVELS);
+
+	ASSERT_TRUE(levels == 4 || levels == 5) TH_LOG("%ld levels", levels);
+	self->big = vmm_vm_add_memory(t->vm, 1, BIG_GPA, BIG_SIZE, 0);
+	ASSERT_NE(NULL, self->big) TH_LOG("64 MiB slot: %s", strerror(errno));
+	self->mailbox = (uint64_t *)(t->mem + GUEST_MAILBOX);
+	VMM_TEST_LOAD(t, npt_guest);
+	ASSERT_EQ(0, vmm_setup_long_mode(t->vcpu, GUEST_SYS, GUEST_CODE,
+					 GUEST_STACK));
+}
+
+static void command(struct __test_metadata *_metadata,
+		    FIXTURE_DATA(npt) *self, uint32_t cmd, uint64_t salt)
+{
+	self->mailbox[0] = salt;
+	vmm_test_in(_metadata, self->t.vcpu, PORT_CMD, 4, cmd);
+	vmm_test_out(_metadata, self->t.vcpu, PORT_DONE, 1);
+}
+
+/* CMD_CHECK; expects @matches pages of salt + i and a sum of @sum. */
+static void check(struct __test_metadata *_metadata, FIXTURE_DATA(npt) *self,
+		  uint64_t salt, uint64_t matches, uint64_t sum)
+{
+	command(_metadata, self, CMD_CHECK, salt);
+	ASSERT_EQ(matches, self->mailbox[2]);
+	ASSERT_EQ(sum, self->mailbox[1]);
+}
+
+static uint64_t *page_word(FIXTURE_DATA(npt) *self, uint64_t i)
+{
+	return (uint64_t *)(self->big + i * 4096);
+}
+
+/* Sum of salt + i over the pages i that are multiples of @step. */
+static uint64_t pattern_sum(uint64_t salt, uint64_t step)
+{
+	uint64_t i, sum = 0;
+
+	for (i = 0; i < BIG_PAGES; i += step)
+		sum += salt + i;
+	return sum;
+}
+
+TEST_F_TIMEOUT(npt, backing_changes, 180)
+{
+	const uint64_t s1 = 0x100000000ULL, s2 = 0x200000000ULL;
+	const uint64_t s3 = 0x300000000ULL;
+	struct vmm_test *t = &self->t;
+	uint64_t i, exits;
+	void *p, *moved, *dst;
+
+	NPT_SETUP();
+
+	/*
+	 * Every page is new to the guest: each is faulted in, at least one
+	 * nested page fault per 2 MiB even if the host used huge pages.
+	 */
+	exits = t->vcpu->run->exit_count;
+	command(_metadata, self, CMD_WRITE, s1);
+	ASSERT_LE(exits + BIG_SIZE / 0x200000, t->vcpu->run->exit_count);
+	for (i = 0; i < BIG_PAGES; i++) {
+		ASSERT_EQ(s1 + i, *page_word(self, i)) TH_LOG("page %lu",
+							      (unsigned long)i);
+	}
+	check(_metadata, self, s1, BIG_PAGES, pattern_sum(s1, 1));
+
+	/* Dropped pages read as zeros in the guest, not as the old ones. */
+	ASSERT_EQ(0, madvise(self->big, BIG_SIZE, MADV_DONTNEED));
+	check(_metadata, self, s1, 0, 0);
+
+	/* What the host writes now, the guest reads. */
+	for (i = 0; i < BIG_PAGES; i += 16)
+		*page_word(self, i) = s2 + i;
+	check(_metadata, self, s2, BIG_PAGES / 16, pattern_sum(s2, 16));
+
+	/* Fresh memory mapped over the old: the guest follows. */
+	p = mmap(self->big, BIG_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	ASSERT_EQ((void *)self->big, p);
+	for (i = 0; i < BIG_PAGES; i++)
+		*page_word(self, i) = s3 + i;
+	check(_metadata, self, s3, BIG_PAGES, pattern_sum(s3, 1));
+
+	/* And the guest's writes land in the new memory. */
+	command(_metadata, self, CMD_WRITE, s1);
+	ASSERT_EQ(s1 + 5, *page_word(self, 5));
+	ASSERT_EQ(s1 + BIG_PAGES - 1, *page_word(self, BIG_PAGES - 1));
+
+	/*
+	 * Moved away with mremap: the slot points at nothing now, and the
+	 * guest's next access cannot be served.
+	 */
+	dst = mmap(NULL, BIG_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		   -1, 0);
+	ASSERT_NE(MAP_FAILED, dst);
+	moved = mremap(self->big, BIG_SIZE, BIG_SIZE, MREMAP_MAYMOVE |
+		       MREMAP_FIXED, dst);
+	ASSERT_EQ(dst, moved) TH_LOG("mremap: %s", strerror(errno));
+	/* The old range is the kernel's now: the library must not unmap it. */
+	t->vm->slots[1].owned = false;
+	self->mailbox[0] = s1;
+	vmm_test_in(_metadata, t->vcpu, PORT_CMD, 4, CMD_CHECK);
+	vmm_test_run(_metadata, t->vcpu, VMM_EXIT_INTERNAL_ERROR);
+	ASSERT_EQ(VMM_INTERNAL_MEMORY, t->vcpu->run->internal.suberror);
+	ASSERT_EQ(BIG_GPA, t->vcpu->run->internal.data[0] & ~0xfffULL);
+
+	/* Pointed at the new place, the slot has the moved contents. */
+	ASSERT_EQ(0, vmm_vm_set_slot(t->vm, 1, BIG_GPA, BIG_SIZE, moved, 0));
+	t->vm->slots[1].owned = true;
+	self->big = moved;
+	ASSERT_EQ(0, vmm_setup_long_mode(t->vcpu, GUEST_SYS, GUEST_CODE,
+					 GUEST_STACK));
+	check(_metadata, self, s1, BIG_PAGES, pattern_sum(s1, 1));
+
+	/* Deleted, the slot's range is MMIO. */
+	ASSERT_EQ(0, vmm_vm_remove_memory(t->vm, 1));
+	self->big = NULL;
+	self->mailbox[0] = s1;
+	vmm_test_in(_metadata, t->vcpu, PORT_CMD, 4, CMD_CHECK);
+	vmm_test_run(_metadata, t->vcpu, VMM_EXIT_MMIO);
+	ASSERT_EQ(BIG_GPA, t->vcpu->run->mmio.phys_addr);
+	ASSERT_EQ(0, t->vcpu->run->mmio.is_write);
+	ASSERT_EQ(8, t->vcpu->run->mmio.len);
+}
+
+/* A slot at 512 GiB: entries past index 0 at the upper levels. */
+TEST_F(npt, high_slot)
+{
+	struct vmm_test *t = &self->t;
+	uint64_t *high;
+
+	NPT_SETUP();
+	high = vmm_vm_add_memory(t->vm, 2, HIGH_GPA, HIGH_SIZE, 0);
+	ASSERT_NE(NULL, high) TH_LOG("slot at 512 GiB: %s", strerror(errno));
+	ASSERT_EQ(0, vmm_map_2m(t->vm, HIGH_GPA, HIGH_GPA));
+	high[0x1000 / 8] = 0x5151515151515151ULL;
+
+	command(_metadata, self, CMD_HIGH, 0);
+	ASSERT_EQ(0x5151515151515151ULL, self->mailbox[3]);
+	ASSERT_EQ(0x5151515151515152ULL, high[0x1000 / 8]);
+	/* The low slots still work beside it. */
+	command(_metadata, self, CMD_WRITE, 7);
+	ASSERT_EQ(7 + 9, *page_word(self, 9));
+}
+
+TEST_HARNESS_MAIN
