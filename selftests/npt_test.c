@@ -111,10 +111,10 @@ FIXTURE_TEARDOWN(npt)
 	if (__sys >= 0)							\
 		close(__sys);						\
 	VMM_TEST_SETUP(&self->t);					\
-	npt_setup(_metadata, self);					\
+	vm_start(_metadata, self);					\
 } while (0)
 
-static void npt_setup(struct __test_metadata *_metadata,
+static void vm_start(struct __test_metadata *_metadata,
 		      FIXTURE_DATA(npt) *self)
 {
 	struct vmm_test *t = &self->t;
