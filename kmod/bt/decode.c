@@ -498,3 +498,56 @@ int bt_decode(struct bt_insn *insn, const u8 *buf, unsigned int avail,
 	insn->len = c.pos;
 	return 0;
 }
+
+/* 16-bit ModRM: base and index by rm (0xff: none). */
+static const u8 bt_ea16_base[8] = { 3, 3, 5, 5, 0xff, 0xff, 5, 3 };
+static const u8 bt_ea16_index[8] = { 6, 7, 6, 7, 6, 7, 0xff, 0xff };
+
+int bt_insn_ea(const struct bt_insn *insn, const u64 *gpr, u64 next_rip,
+	       u64 *ea, u8 *seg)
+{
+	u64 mask = insn->addrsize >= 8 ? ~0ULL :
+		   (1ULL << (insn->addrsize * 8)) - 1;
+	u8 def = BT_SEG_DS;
+	u64 off;
+
+	if (insn->opcode_map == BT_MAP_ONE && insn->opcode >= 0xa0 &&
+	    insn->opcode <= 0xa3) {
+		off = insn->imm;
+	} else if (!insn->has_modrm || insn->mod == 3) {
+		return -EINVAL;
+	} else if (insn->addrsize == 2) {
+		u8 rm = insn->modrm & 7;
+		u8 base = bt_ea16_base[rm], index = bt_ea16_index[rm];
+
+		/* mod 0, rm 6 is disp16 alone */
+		if (insn->mod == 0 && rm == 6)
+			base = 0xff;
+		off = insn->disp;
+		if (base != 0xff)
+			off += gpr[base] & 0xffff;
+		if (index != 0xff)
+			off += gpr[index] & 0xffff;
+		if (base == 5)
+			def = BT_SEG_SS;
+	} else if (insn->rip_relative) {
+		off = next_rip + insn->disp;
+	} else {
+		u8 base = insn->has_sib ? insn->sib_base : insn->rm;
+
+		/* mod 0, rm 5 without SIB: disp32 alone outside 64-bit */
+		if (!insn->has_sib && insn->mod == 0 && (insn->modrm & 7) == 5)
+			base = 0xff;
+		off = insn->disp;
+		if (base != 0xff) {
+			off += gpr[base];
+			if ((base & 7) == 4 || (base & 7) == 5)
+				def = base < 8 ? BT_SEG_SS : BT_SEG_DS;
+		}
+		if (insn->has_sib && insn->sib_index != 0xff)
+			off += gpr[insn->sib_index] * insn->sib_scale;
+	}
+	*ea = off & mask;
+	*seg = insn->seg == BT_SEG_NONE ? def : insn->seg;
+	return 0;
+}

@@ -29,6 +29,10 @@
  *   BT_MODE_LONG64  64-bit mode (EFER.LMA = 1 and CS.L = 1)
  * REAL16 and PROT16 decode identically except that VEX/EVEX are not
  * recognised in real mode (C4/C5/62 are LES/LDS/BOUND there).
+ *
+ * Near branches (Jcc, JMP, CALL rel) in 64-bit mode take a 32-bit
+ * displacement even with a 66 prefix, as Intel CPUs do; AMD CPUs honour
+ * the 66 there (rel16).  Compilers do not emit that form.
  */
 enum bt_mode {
 	BT_MODE_REAL16,
@@ -130,5 +134,23 @@ struct bt_insn {
  */
 int bt_decode(struct bt_insn *insn, const u8 *buf, unsigned int avail,
 	      enum bt_mode mode);
+
+/*
+ * bt_insn_ea - the offset (effective address, before the segment base)
+ * of the explicit memory operand of @insn: a ModRM memory form or an
+ * A0-A3 moffs
+ * @insn:     from bt_decode()
+ * @gpr:      registers in hardware order (rax, rcx, ..., r15)
+ * @next_rip: address of the next instruction (RIP + len), for RIP-relative
+ * @ea:       the offset, truncated to the address size
+ * @seg:      the segment the access uses (enum bt_seg): the override, or
+ *            SS for rBP/rSP-based forms, DS otherwise.  In 64-bit mode
+ *            only FS and GS have a base; the caller applies that rule.
+ *
+ * Returns 0, or -EINVAL when @insn has no such operand (a register form,
+ * a string instruction, no ModRM).
+ */
+int bt_insn_ea(const struct bt_insn *insn, const u64 *gpr, u64 next_rip,
+	       u64 *ea, u8 *seg);
 
 #endif /* _VMM_BT_DECODE_H */

@@ -407,6 +407,15 @@ TEST(fuzz)
 		if (ret)
 			continue;
 		decoded++;
+		{
+			u64 gpr[16] = { 0 }, ea;
+			u8 seg;
+
+			/* ASan checks every register index it uses. */
+			if (!bt_insn_ea(&insn, gpr, 0, &ea, &seg) &&
+			    seg > BT_SEG_GS)
+				bad++;
+		}
 		if (insn.len < 1 || insn.len > BT_MAX_INSN_LEN ||
 		    insn.len > avail) {
 			TH_LOG("len %u avail %u", insn.len, avail);
@@ -423,6 +432,73 @@ TEST(fuzz)
 	}
 	EXPECT_EQ(0, bad);
 	EXPECT_GT(decoded, 100000);
+}
+
+#define EA(mode, next_rip, want_ea, want_seg, ...) ({		\
+	u64 __ea = 0xdead;						\
+	u8 __seg = 0xee;						\
+	DECODE_OK(mode, __VA_ARGS__);					\
+	EXPECT_EQ(0, bt_insn_ea(&insn, gpr, next_rip, &__ea, &__seg));	\
+	EXPECT_EQ((u64)(want_ea), __ea);				\
+	EXPECT_EQ(want_seg, __seg);					\
+})
+
+TEST(effective_address)
+{
+	struct bt_insn insn;
+	u64 gpr[16], ea;
+	u8 seg;
+	int i;
+
+	for (i = 0; i < 16; i++)
+		gpr[i] = 0x1000ULL * (i + 1);
+	gpr[5] = 0xfffffffffffffff0ULL;		/* rbp */
+
+	/* mov 0x12345678(%rax,%rbx,4), %rax */
+	EA(BT_MODE_LONG64, 0, 0x1000 + 0x4000 * 4 + 0x12345678, BT_SEG_DS,
+	   0x48, 0x8b, 0x84, 0x98, 0x78, 0x56, 0x34, 0x12);
+	/* mov -8(%r12), %al: r12 is not SS-based */
+	EA(BT_MODE_LONG64, 0, 0xd000 - 8, BT_SEG_DS,
+	   0x41, 0x8a, 0x44, 0x24, 0xf8);
+	/* mov 0x20(%rbp), %eax: SS, wraps past 2^64 */
+	EA(BT_MODE_LONG64, 0, 0x10, BT_SEG_SS, 0x8b, 0x45, 0x20);
+	/* mov (%rsp), %eax */
+	EA(BT_MODE_LONG64, 0, 0x5000, BT_SEG_SS, 0x8b, 0x04, 0x24);
+	/* mov 0x10(%rip), %eax with RIP after it = 0x400006 */
+	EA(BT_MODE_LONG64, 0x400006, 0x400016, BT_SEG_DS,
+	   0x8b, 0x05, 0x10, 0, 0, 0);
+	/* addr32 mov (%eax,%r9d,8)... with 32-bit truncation */
+	gpr[0] = 0xffffffff;
+	EA(BT_MODE_LONG64, 0, (0xffffffffULL + 0xa000 * 8) & 0xffffffff,
+	   BT_SEG_DS, 0x67, 0x42, 0x8b, 0x04, 0xc8);
+	gpr[0] = 0x1000;
+	/* mov 0x12345678, %eax via SIB, no base or index; fs override */
+	EA(BT_MODE_LONG64, 0, 0x12345678, BT_SEG_FS,
+	   0x64, 0x8b, 0x04, 0x25, 0x78, 0x56, 0x34, 0x12);
+	/* movabs 0x1122334455667788, %al */
+	EA(BT_MODE_LONG64, 0, 0x1122334455667788ULL, BT_SEG_DS,
+	   0xa0, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11);
+	/* 32-bit: mov 0x12345678, %eax is mod 0 rm 5, no base, no RIP */
+	EA(BT_MODE_PROT32, 0x999, 0x12345678, BT_SEG_DS,
+	   0x8b, 0x05, 0x78, 0x56, 0x34, 0x12);
+	/* 32-bit: mov 4(%ebp,%esi,2), %eax: SS, 32-bit wrap */
+	EA(BT_MODE_PROT32, 0, (0xfffffff0ULL + 4 + 0x7000 * 2) & 0xffffffff,
+	   BT_SEG_SS, 0x8b, 0x44, 0x75, 0x04);
+	/* 16-bit: mov 0x10(%bp,%di), %ax: SS, 16-bit wrap */
+	EA(BT_MODE_REAL16, 0, (0xfff0 + 0x8000 + 0x10) & 0xffff, BT_SEG_SS,
+	   0x8b, 0x43, 0x10);
+	/* 16-bit: mov (%bx,%si), %ax; es: mov 0x1234, %ax */
+	EA(BT_MODE_REAL16, 0, 0x4000 + 0x7000, BT_SEG_DS, 0x8b, 0x00);
+	EA(BT_MODE_REAL16, 0, 0x1234, BT_SEG_ES, 0x26, 0x8b, 0x06, 0x34,
+	   0x12);
+	/* 16-bit with 67: 32-bit addressing */
+	EA(BT_MODE_REAL16, 0, 0x4000 + 0x1000 * 4, BT_SEG_DS,
+	   0x67, 0x8b, 0x04, 0x83);
+	/* No memory operand */
+	DECODE_OK(BT_MODE_LONG64, 0x89, 0xc0);
+	EXPECT_EQ(-EINVAL, bt_insn_ea(&insn, gpr, 0, &ea, &seg));
+	DECODE_OK(BT_MODE_LONG64, 0xab);
+	EXPECT_EQ(-EINVAL, bt_insn_ea(&insn, gpr, 0, &ea, &seg));
 }
 
 TEST_HARNESS_MAIN

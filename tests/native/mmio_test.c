@@ -456,6 +456,72 @@ TEST(rejected)
 	EXPECT_EQ(-EINVAL, bt_mmio_complete(&r.insn, &r.op, gpr, &rflags, 0));
 }
 
+/*
+ * Random instructions: prepare answers with a documented code, and what
+ * it accepts completes, with a sane size, touching only the registers
+ * and flags an instruction may touch.
+ */
+TEST(fuzz)
+{
+	unsigned int seed = 31337, i, j, bad = 0, accepted = 0;
+
+	for (i = 0; i < 300000; i++) {
+		u64 gpr[16], before[16], rflags = 0x202, before_fl;
+		enum bt_mode mode = rand_r(&seed) % 4;
+		struct bt_insn insn;
+		struct bt_mmio op;
+		u8 buf[15];
+		int ret;
+
+		for (j = 0; j < sizeof(buf); j++)
+			buf[j] = rand_r(&seed);
+		/* Mostly opcodes this file knows */
+		if (rand_r(&seed) % 2) {
+			static const u8 ops[] = { 0x88, 0x89, 0x8a, 0x8b, 0xc6,
+				0xc7, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xaa,
+				0xab, 0xac, 0xad, 0x86, 0x87, 0x80, 0x81, 0x83,
+				0x84, 0x85, 0xf6, 0xf7, 0xfe, 0xff, 0x01, 0x2b,
+				0x38, 0x3b, 0x10, 0x1a };
+
+			buf[0] = (rand_r(&seed) % 3) ? 0x66 : 0xf3;
+			buf[1] = mode == BT_MODE_LONG64 ?
+				 0x40 | (rand_r(&seed) & 15) : 0x90;
+			buf[2] = ops[rand_r(&seed) % sizeof(ops)];
+		}
+		if (bt_decode(&insn, buf, sizeof(buf), mode))
+			continue;
+		regs_init(gpr);
+		ret = bt_mmio_prepare(&insn, gpr, &op);
+		if (ret == -EOPNOTSUPP || ret == -EINVAL || ret == -ENODATA)
+			continue;
+		if (ret < 0 || ret > 7 || (op.size != 1 && op.size != 2 &&
+					   op.size != 4 && op.size != 8)) {
+			bad++;
+			continue;
+		}
+		accepted++;
+		if (ret & BT_MMIO_F_MOVS)
+			bt_mmio_movs_resolve(&op, rand_r(&seed) & 1, ~0ULL);
+		before_fl = rflags;
+		if (bt_mmio_complete(&insn, &op, gpr, &rflags, ~0ULL))
+			bad++;
+		if ((rflags ^ before_fl) & ~FL_ARITH)
+			bad++;
+		/* The ModRM register (or its AH..BH alias), rAX and the
+		 * string registers may change; nothing else. */
+		regs_init(before);
+		for (j = 0; j < 16; j++) {
+			if (j == insn.reg || j + 4 == insn.reg || j == RAX ||
+			    j == RCX || j == RSI || j == RDI)
+				continue;
+			if (gpr[j] != before[j])
+				bad++;
+		}
+	}
+	EXPECT_EQ(0, bad);
+	EXPECT_GT(accepted, 10000);
+}
+
 /* ---- ALU flags against the CPU ---- */
 
 enum { ADD, OR, ADC, SBB, AND, SUB, XOR, CMP, TEST, NOT, NEG, INC, DEC };
