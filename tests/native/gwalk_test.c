@@ -543,6 +543,28 @@ TEST(fuzz)
 		} else {
 			bad++;
 		}
+		/*
+		 * What a write may do, a read of the same kind may do, to
+		 * the same address; and a walk does not change memory.
+		 */
+		if (ret == 0 && (access & W)) {
+			u64 gpa2 = ~0ULL;
+
+			if (gwalk_translate(&ctx, gmem_read, &g, gva,
+					    access & ~W, &gpa2, &pfec) ||
+			    gpa2 != gpa)
+				bad++;
+		}
+		if (ret == 0 && !(access & W)) {
+			u64 gpa2 = ~0ULL;
+
+			ret = gwalk_translate(&ctx, gmem_read, &g, gva,
+					      access | W, &gpa2, &pfec);
+			if (ret == 0 ? gpa2 != gpa :
+			    (ret != -EFAULT || !(pfec & PF_P) ||
+			     (pfec & PF_R)))
+				bad++;
+		}
 	}
 	EXPECT_EQ(0, bad);
 	free(g.mem);
