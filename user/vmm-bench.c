@@ -887,7 +887,7 @@ static double ratio(const double *res)
 int main(int argc, char **argv)
 {
 	unsigned long iters = 50000;
-	unsigned int runs = 5, r, k, i, n[NR_BENCH][NR_BACKENDS] = { 0 };
+	unsigned int runs = 5, r, k, i, j, n[NR_BENCH][NR_BACKENDS] = { 0 };
 	bool want[NR_BACKENDS], have[NR_BACKENDS], modes[NR_MODES];
 	bool failed[NR_BENCH][NR_BACKENDS] = { 0 };
 	bool verbose = false, any = false, error = false;
@@ -960,7 +960,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	/*
 	 * Backends take turns within each round, so that a slow phase of
-	 * the machine (the emulator's code cache filling, say) hits both.
+	 * the machine (the emulator's code cache filling, another program
+	 * running) hits both.
 	 * Each run has its own VM: on Linux 6.1 KVM holds SVM on only
 	 * while one of its VMs exists, and so do we.  A measurement that
 	 * fails once is not tried again; the others go on.
@@ -972,9 +973,11 @@ int main(int argc, char **argv)
 
 			if (!modes[b->mode])
 				continue;
-			for (i = 0; i < NR_BACKENDS; i++) {
+			for (j = 0; j < NR_BACKENDS; j++) {
 				double ns;
 
+				/* Who goes first alternates, against bias. */
+				i = (j + r) % NR_BACKENDS;
 				if (!have[i] || failed[k][i])
 					continue;
 				ns = run_guest(backends[i], b, iters);

@@ -354,7 +354,7 @@ static void set_cpuid(struct demo *d)
 		memcpy(d->vendor + 4, &c->entries[i].edx, 4);
 		memcpy(d->vendor + 8, &c->entries[i].ecx, 4);
 	}
-	printf("CPUID table: %u leaves, vendor \"%s\"\n", c->nent, d->vendor);
+	printf("CPUID table: %u entries, vendor \"%s\"\n", c->nent, d->vendor);
 	free(c);
 }
 
