@@ -29,5 +29,7 @@ passed=$(($(grep -c '^ok ' "$all") - skipped))
 echo "==== summary of $# runs: $*"
 grep -E '^ok ' "$all" | grep -iE '# skip' | sed 's/^/skipped: /'
 grep '^not ok' "$all" | sed 's/^/FAILED:  /'
+[ "$failed" -eq 0 ] ||
+	echo "consoles: the .log files next to the .tap files above"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
