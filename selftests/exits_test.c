@@ -485,36 +485,72 @@ TEST_F(exits, shutdown)
  * VMRUN's consistency checks, whatever the paging mode.  (CR0.PG without
  * CR0.PE is not: SVM runs that as paged real mode.)
  */
+static void fail_entry(struct __test_metadata *_metadata, struct vmm_test *t,
+		       struct vmm_regs *regs, struct vmm_sregs *sregs)
+{
+	struct vmm_sregs bad;
+
+	VMM_TEST_LOAD(t, out_guest);
+	ASSERT_EQ(0, vmm_setup_real_mode(t->vcpu, 0, GUEST_CODE,
+					 GUEST_STACK16));
+	ASSERT_EQ(0, vmm_get_regs(t->vcpu, regs));
+	ASSERT_EQ(0, vmm_get_sregs(t->vcpu, sregs));
+	bad = *sregs;
+	bad.cr0 = (sregs->cr0 & ~VMM_CR0_CD) | VMM_CR0_NW;
+	/* Not refused here: the hardware judges it. */
+	ASSERT_EQ(0, vmm_set_sregs(t->vcpu, &bad));
+	vmm_test_run(_metadata, t->vcpu, VMM_EXIT_FAIL_ENTRY);
+}
+
 TEST_F(exits, fail_entry)
 {
 	struct vmm_test *t = &self->t;
 	struct vmm_sregs sregs;
-	uint64_t cr0;
+	struct vmm_regs regs;
+	uint64_t reason;
 
 	VMM_TEST_SETUP(t);
-	VMM_TEST_LOAD(t, out_guest);
-	ASSERT_EQ(0, vmm_setup_real_mode(t->vcpu, 0, GUEST_CODE,
-					 GUEST_STACK16));
-	ASSERT_EQ(0, vmm_get_sregs(t->vcpu, &sregs));
-	cr0 = sregs.cr0;
-	sregs.cr0 = (cr0 & ~VMM_CR0_CD) | VMM_CR0_NW;
-	/* Not refused here: the hardware judges it. */
-	ASSERT_EQ(0, vmm_set_sregs(t->vcpu, &sregs));
-	vmm_test_run(_metadata, t->vcpu, VMM_EXIT_FAIL_ENTRY);
-	ASSERT_NE(0, t->vcpu->run->fail_entry.hardware_entry_failure_reason);
+	fail_entry(_metadata, t, &regs, &sregs);
+	reason = t->vcpu->run->fail_entry.hardware_entry_failure_reason;
+	ASSERT_NE(0, reason);
 	if (vmm_check_cap(t->vm->fd, VMM_CAP_ENGINE) == VMM_ENGINE_SVM) {
 		/* VMEXIT_INVALID, as 32 bits (TCG writes it so too). */
-		ASSERT_EQ(0xffffffffULL,
-			  t->vcpu->run->fail_entry
-				.hardware_entry_failure_reason & 0xffffffff);
+		ASSERT_EQ(0xffffffffULL, reason & 0xffffffff);
 	}
 	ASSERT_GT(sysconf(_SC_NPROCESSORS_CONF),
 		  t->vcpu->run->fail_entry.cpu);
 
-	/* A valid state runs again. */
-	sregs.cr0 = cr0;
+	/* Given a valid state again, the vCPU runs. */
 	ASSERT_EQ(0, vmm_set_sregs(t->vcpu, &sregs));
+	ASSERT_EQ(0, vmm_set_regs(t->vcpu, &regs));
 	ASSERT_EQ(0x4321, vmm_test_out(_metadata, t->vcpu, 0x80, 2));
+}
+
+/*
+ * A VMRUN that failed ran no guest code: the guest's registers read back
+ * as they were.  (QEMU's TCG writes its host state into the VMCB on
+ * VMEXIT_INVALID; copied out as is, that shows userspace host kernel
+ * addresses.)
+ */
+TEST_F(exits, fail_entry_keeps_state)
+{
+	struct vmm_test *t = &self->t;
+	struct vmm_sregs sregs, after;
+	struct vmm_regs regs, now;
+
+	VMM_TEST_SETUP(t);
+	fail_entry(_metadata, t, &regs, &sregs);
+	ASSERT_EQ(0, vmm_get_regs(t->vcpu, &now));
+	ASSERT_EQ(regs.rip, now.rip) TH_LOG("RIP 0x%llx after FAIL_ENTRY",
+					    (unsigned long long)now.rip);
+	ASSERT_EQ(regs.rsp, now.rsp);
+	ASSERT_EQ(regs.rflags, now.rflags);
+	ASSERT_EQ(0, vmm_get_sregs(t->vcpu, &after));
+	ASSERT_EQ(sregs.cs.base, after.cs.base);
+	ASSERT_EQ(sregs.cs.selector, after.cs.selector);
+	ASSERT_EQ(sregs.gdt.base, after.gdt.base);
+	ASSERT_EQ(sregs.idt.base, after.idt.base);
+	ASSERT_EQ(sregs.cr3, after.cr3);
 }
 
 TEST_F(exits, mmio_undecodable)
