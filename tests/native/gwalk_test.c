@@ -493,7 +493,7 @@ TEST(long5)
  */
 TEST(fuzz)
 {
-	unsigned int seed = 777, i, j, bad = 0;
+	unsigned int seed = 777, i, j, bad = 0, translated = 0;
 	struct gmem g;
 
 	gmem_init(&g);
@@ -510,9 +510,14 @@ TEST(fuzz)
 					(u64)rand_r(&seed) << 20 ^
 					rand_r(&seed);
 
-				/* Mostly point back into the window. */
+				/*
+				 * Mostly a present entry pointing back into
+				 * the window, no reserved bits but maybe XD.
+				 */
 				if (rand_r(&seed) % 4)
-					v = (v & ~0x000ffffffffff000ULL) |
+					v = (v & (0xf7fULL | XD)) | P |
+					    (rand_r(&seed) % 8 ? 0 : PS) |
+					    (rand_r(&seed) % 4 ? RW | US : 0) |
 					    (TABLES_AT +
 					     (rand_r(&seed) % 8) * 4096);
 				*e64(&g, TABLES_AT + j * 8) = v;
@@ -540,12 +545,14 @@ TEST(fuzz)
 		} else if (ret == 0 || ret == -EINVAL || ret == -ERANGE) {
 			if (pfec)
 				bad++;
+			translated += ret == 0;
 		} else {
 			bad++;
 		}
 		/*
 		 * What a write may do, a read of the same kind may do, to
-		 * the same address; and a walk does not change memory.
+		 * the same address; a write that fails where the read
+		 * worked is a protection fault.
 		 */
 		if (ret == 0 && (access & W)) {
 			u64 gpa2 = ~0ULL;
@@ -567,6 +574,7 @@ TEST(fuzz)
 		}
 	}
 	EXPECT_EQ(0, bad);
+	EXPECT_GT(translated, 500);
 	free(g.mem);
 }
 
