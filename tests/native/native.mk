@@ -44,3 +44,12 @@ $(NT_OUT)/%_test: $(NT_DIR)/%_test.c $(NT_CODE_OBJS) $(NT_HDRS) \
 	@mkdir -p $(dir $@)
 	$(CC) $(NT_CFLAGS) -Wno-sign-compare -Wno-unused-parameter -o $@ $< $(NT_CODE_OBJS) \
 		$(filter $(NT_OBJ)/decode_cases.o,$^)
+
+# A developer's cross-check of decoder lengths against objdump (not run
+# by check-native): see tests/native/tools/objdump-xcheck.py.
+.PHONY: decode-xcheck
+decode-xcheck: $(NT_OBJ)/decode-lengths
+	python3 $(NT_DIR)/tools/objdump-xcheck.py $< 3
+$(NT_OBJ)/decode-lengths: $(NT_DIR)/tools/decode-lengths.c \
+		$(NT_OBJ)/bt/decode.o
+	$(CC) $(NT_CFLAGS) -o $@ $^
