@@ -198,7 +198,7 @@ TEST(unknown_ioctls)
 	unsigned int i;
 
 	VMM_TEST_SETUP(&t);
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		ASSERT_EQ(-1, ioctl(t.vm->sys_fd, bad[i], 0));
 		ASSERT_EQ(ENOTTY, errno);
 		ASSERT_EQ(-1, ioctl(t.vm->fd, bad[i], 0));
@@ -631,7 +631,7 @@ TEST(msrs)
 		{ MSR_LSTAR, 0xffffffff81000000ULL },
 		{ MSR_KERNEL_GS_BASE, 0x00007f0012345000ULL },
 	};
-	const unsigned int n = sizeof(m) / sizeof(m[0]);
+	const unsigned int n = ARRAY_SIZE(m);
 	struct vmm_msrs *msrs;
 	struct vmm_test t;
 	uint64_t v, tsc;
@@ -888,13 +888,13 @@ TEST(bad_pointers)
 	munmap(bad[1], 4096);
 
 	for (j = 0; j < 2; j++) {
-		for (i = 0; i < sizeof(vcpu_ioctls) / sizeof(long); i++) {
+		for (i = 0; i < ARRAY_SIZE(vcpu_ioctls); i++) {
 			ASSERT_EQ(-1, ioctl(t.vcpu->fd, vcpu_ioctls[i],
 					    bad[j]));
 			ASSERT_EQ(EFAULT, errno)
 				TH_LOG("vCPU ioctl 0x%lx", vcpu_ioctls[i]);
 		}
-		for (i = 0; i < sizeof(vm_ioctls) / sizeof(long); i++) {
+		for (i = 0; i < ARRAY_SIZE(vm_ioctls); i++) {
 			ASSERT_EQ(-1, ioctl(t.vm->fd, vm_ioctls[i], bad[j]));
 			ASSERT_EQ(EFAULT, errno)
 				TH_LOG("VM ioctl 0x%lx", vm_ioctls[i]);

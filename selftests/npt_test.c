@@ -82,10 +82,14 @@ asm(
 "	.popsection\n");
 VMM_GUEST_CODE(npt_guest);
 
-FIXTURE(npt) {
+struct npt_ctx {
 	struct vmm_test t;
 	uint8_t *big;		/* the 64 MiB slot's memory */
 	uint64_t *mailbox;
+};
+
+FIXTURE(npt) {
+	struct npt_ctx c;
 };
 
 /* The VM is made in each body: a SKIP here would not stop the body. */
@@ -95,11 +99,11 @@ FIXTURE_SETUP(npt)
 
 FIXTURE_TEARDOWN(npt)
 {
-	vmm_test_teardown(&self->t);
+	vmm_test_teardown(&self->c.t);
 }
 
 /* Skips without nested paging; else a VM running the command loop. */
-#define NPT_SETUP() do {						\
+#define NPT_SETUP(c) do {						\
 	int __sys = vmm_open();						\
 									\
 	if (__sys >= 0 &&						\
@@ -110,45 +114,44 @@ FIXTURE_TEARDOWN(npt)
 	}								\
 	if (__sys >= 0)							\
 		close(__sys);						\
-	VMM_TEST_SETUP(&self->t);					\
-	vm_start(_metadata, self);					\
+	VMM_TEST_SETUP(&c->t);						\
+	vm_start(_metadata, c);						\
 } while (0)
 
-static void vm_start(struct __test_metadata *_metadata,
-		      FIXTURE_DATA(npt) *self)
+static void vm_start(struct __test_metadata *_metadata, struct npt_ctx *c)
 {
-	struct vmm_test *t = &self->t;
+	struct vmm_test *t = &c->t;
 	long levels = vmm_check_cap(t->vm->fd, VMM_CAP_PAGING_LEVELS);
 
 	ASSERT_TRUE(levels == 4 || levels == 5) TH_LOG("%ld levels", levels);
-	self->big = vmm_vm_add_memory(t->vm, 1, BIG_GPA, BIG_SIZE, 0);
-	ASSERT_NE(NULL, self->big) TH_LOG("64 MiB slot: %s", strerror(errno));
-	self->mailbox = (uint64_t *)(t->mem + GUEST_MAILBOX);
+	c->big = vmm_vm_add_memory(t->vm, 1, BIG_GPA, BIG_SIZE, 0);
+	ASSERT_NE(NULL, c->big) TH_LOG("64 MiB slot: %s", strerror(errno));
+	c->mailbox = (uint64_t *)(t->mem + GUEST_MAILBOX);
 	VMM_TEST_LOAD(t, npt_guest);
 	ASSERT_EQ(0, vmm_setup_long_mode(t->vcpu, GUEST_SYS, GUEST_CODE,
 					 GUEST_STACK));
 }
 
-static void command(struct __test_metadata *_metadata,
-		    FIXTURE_DATA(npt) *self, uint32_t cmd, uint64_t salt)
+static void command(struct __test_metadata *_metadata, struct npt_ctx *c,
+		    uint32_t cmd, uint64_t salt)
 {
-	self->mailbox[0] = salt;
-	vmm_test_in(_metadata, self->t.vcpu, PORT_CMD, 4, cmd);
-	vmm_test_out(_metadata, self->t.vcpu, PORT_DONE, 1);
+	c->mailbox[0] = salt;
+	vmm_test_in(_metadata, c->t.vcpu, PORT_CMD, 4, cmd);
+	vmm_test_out(_metadata, c->t.vcpu, PORT_DONE, 1);
 }
 
 /* CMD_CHECK; expects @matches pages of salt + i and a sum of @sum. */
-static void check(struct __test_metadata *_metadata, FIXTURE_DATA(npt) *self,
+static void check(struct __test_metadata *_metadata, struct npt_ctx *c,
 		  uint64_t salt, uint64_t matches, uint64_t sum)
 {
-	command(_metadata, self, CMD_CHECK, salt);
-	ASSERT_EQ(matches, self->mailbox[2]);
-	ASSERT_EQ(sum, self->mailbox[1]);
+	command(_metadata, c, CMD_CHECK, salt);
+	ASSERT_EQ(matches, c->mailbox[2]);
+	ASSERT_EQ(sum, c->mailbox[1]);
 }
 
-static uint64_t *page_word(FIXTURE_DATA(npt) *self, uint64_t i)
+static uint64_t *page_word(struct npt_ctx *c, uint64_t i)
 {
-	return (uint64_t *)(self->big + i * 4096);
+	return (uint64_t *)(c->big + i * 4096);
 }
 
 /* Sum of salt + i over the pages i that are multiples of @step. */
@@ -165,46 +168,47 @@ TEST_F_TIMEOUT(npt, backing_changes, 180)
 {
 	const uint64_t s1 = 0x100000000ULL, s2 = 0x200000000ULL;
 	const uint64_t s3 = 0x300000000ULL;
-	struct vmm_test *t = &self->t;
+	struct npt_ctx *c = &self->c;
+	struct vmm_test *t = &c->t;
 	uint64_t i, exits;
 	void *p, *moved, *dst;
 
-	NPT_SETUP();
+	NPT_SETUP(c);
 
 	/*
 	 * Every page is new to the guest: each is faulted in, at least one
 	 * nested page fault per 2 MiB even if the host used huge pages.
 	 */
 	exits = t->vcpu->run->exit_count;
-	command(_metadata, self, CMD_WRITE, s1);
+	command(_metadata, c, CMD_WRITE, s1);
 	ASSERT_LE(exits + BIG_SIZE / 0x200000, t->vcpu->run->exit_count);
 	for (i = 0; i < BIG_PAGES; i++) {
-		ASSERT_EQ(s1 + i, *page_word(self, i)) TH_LOG("page %lu",
+		ASSERT_EQ(s1 + i, *page_word(c, i)) TH_LOG("page %lu",
 							      (unsigned long)i);
 	}
-	check(_metadata, self, s1, BIG_PAGES, pattern_sum(s1, 1));
+	check(_metadata, c, s1, BIG_PAGES, pattern_sum(s1, 1));
 
 	/* Dropped pages read as zeros in the guest, not as the old ones. */
-	ASSERT_EQ(0, madvise(self->big, BIG_SIZE, MADV_DONTNEED));
-	check(_metadata, self, s1, 0, 0);
+	ASSERT_EQ(0, madvise(c->big, BIG_SIZE, MADV_DONTNEED));
+	check(_metadata, c, s1, 0, 0);
 
 	/* What the host writes now, the guest reads. */
 	for (i = 0; i < BIG_PAGES; i += 16)
-		*page_word(self, i) = s2 + i;
-	check(_metadata, self, s2, BIG_PAGES / 16, pattern_sum(s2, 16));
+		*page_word(c, i) = s2 + i;
+	check(_metadata, c, s2, BIG_PAGES / 16, pattern_sum(s2, 16));
 
 	/* Fresh memory mapped over the old: the guest follows. */
-	p = mmap(self->big, BIG_SIZE, PROT_READ | PROT_WRITE,
+	p = mmap(c->big, BIG_SIZE, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-	ASSERT_EQ((void *)self->big, p);
+	ASSERT_EQ((void *)c->big, p);
 	for (i = 0; i < BIG_PAGES; i++)
-		*page_word(self, i) = s3 + i;
-	check(_metadata, self, s3, BIG_PAGES, pattern_sum(s3, 1));
+		*page_word(c, i) = s3 + i;
+	check(_metadata, c, s3, BIG_PAGES, pattern_sum(s3, 1));
 
 	/* And the guest's writes land in the new memory. */
-	command(_metadata, self, CMD_WRITE, s1);
-	ASSERT_EQ(s1 + 5, *page_word(self, 5));
-	ASSERT_EQ(s1 + BIG_PAGES - 1, *page_word(self, BIG_PAGES - 1));
+	command(_metadata, c, CMD_WRITE, s1);
+	ASSERT_EQ(s1 + 5, *page_word(c, 5));
+	ASSERT_EQ(s1 + BIG_PAGES - 1, *page_word(c, BIG_PAGES - 1));
 
 	/*
 	 * Moved away with mremap: the slot points at nothing now, and the
@@ -213,12 +217,12 @@ TEST_F_TIMEOUT(npt, backing_changes, 180)
 	dst = mmap(NULL, BIG_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
 		   -1, 0);
 	ASSERT_NE(MAP_FAILED, dst);
-	moved = mremap(self->big, BIG_SIZE, BIG_SIZE, MREMAP_MAYMOVE |
+	moved = mremap(c->big, BIG_SIZE, BIG_SIZE, MREMAP_MAYMOVE |
 		       MREMAP_FIXED, dst);
 	ASSERT_EQ(dst, moved) TH_LOG("mremap: %s", strerror(errno));
 	/* The old range is the kernel's now: the library must not unmap it. */
 	t->vm->slots[1].owned = false;
-	self->mailbox[0] = s1;
+	c->mailbox[0] = s1;
 	vmm_test_in(_metadata, t->vcpu, PORT_CMD, 4, CMD_CHECK);
 	vmm_test_run(_metadata, t->vcpu, VMM_EXIT_INTERNAL_ERROR);
 	ASSERT_EQ(VMM_INTERNAL_MEMORY, t->vcpu->run->internal.suberror);
@@ -227,15 +231,15 @@ TEST_F_TIMEOUT(npt, backing_changes, 180)
 	/* Pointed at the new place, the slot has the moved contents. */
 	ASSERT_EQ(0, vmm_vm_set_slot(t->vm, 1, BIG_GPA, BIG_SIZE, moved, 0));
 	t->vm->slots[1].owned = true;
-	self->big = moved;
+	c->big = moved;
 	ASSERT_EQ(0, vmm_setup_long_mode(t->vcpu, GUEST_SYS, GUEST_CODE,
 					 GUEST_STACK));
-	check(_metadata, self, s1, BIG_PAGES, pattern_sum(s1, 1));
+	check(_metadata, c, s1, BIG_PAGES, pattern_sum(s1, 1));
 
 	/* Deleted, the slot's range is MMIO. */
 	ASSERT_EQ(0, vmm_vm_remove_memory(t->vm, 1));
-	self->big = NULL;
-	self->mailbox[0] = s1;
+	c->big = NULL;
+	c->mailbox[0] = s1;
 	vmm_test_in(_metadata, t->vcpu, PORT_CMD, 4, CMD_CHECK);
 	vmm_test_run(_metadata, t->vcpu, VMM_EXIT_MMIO);
 	ASSERT_EQ(BIG_GPA, t->vcpu->run->mmio.phys_addr);
@@ -246,21 +250,22 @@ TEST_F_TIMEOUT(npt, backing_changes, 180)
 /* A slot at 512 GiB: entries past index 0 at the upper levels. */
 TEST_F(npt, high_slot)
 {
-	struct vmm_test *t = &self->t;
+	struct npt_ctx *c = &self->c;
+	struct vmm_test *t = &c->t;
 	uint64_t *high;
 
-	NPT_SETUP();
+	NPT_SETUP(c);
 	high = vmm_vm_add_memory(t->vm, 2, HIGH_GPA, HIGH_SIZE, 0);
 	ASSERT_NE(NULL, high) TH_LOG("slot at 512 GiB: %s", strerror(errno));
 	ASSERT_EQ(0, vmm_map_2m(t->vm, HIGH_GPA, HIGH_GPA));
 	high[0x1000 / 8] = 0x5151515151515151ULL;
 
-	command(_metadata, self, CMD_HIGH, 0);
-	ASSERT_EQ(0x5151515151515151ULL, self->mailbox[3]);
+	command(_metadata, c, CMD_HIGH, 0);
+	ASSERT_EQ(0x5151515151515151ULL, c->mailbox[3]);
 	ASSERT_EQ(0x5151515151515152ULL, high[0x1000 / 8]);
 	/* The low slots still work beside it. */
-	command(_metadata, self, CMD_WRITE, 7);
-	ASSERT_EQ(7 + 9, *page_word(self, 9));
+	command(_metadata, c, CMD_WRITE, 7);
+	ASSERT_EQ(7 + 9, *page_word(c, 9));
 }
 
 TEST_HARNESS_MAIN

@@ -56,8 +56,8 @@ struct spinner {
 	pthread_t thread;
 	struct vmm_vcpu *vcpu;
 	bool resume;		/* skip the first RUN: the guest spins already */
-	volatile int entering;	/* the guest spins; RUN is (about to be) called */
-	volatile int finished;
+	int entering;		/* the guest spins; RUN is (about to be) called */
+	int finished;		/* RUN came back; both set with __atomic */
 	int first_ret, ret, err;
 	uint32_t first_exit;
 	double returned;	/* now() when RUN came back */
@@ -72,22 +72,22 @@ static void *spinner_fn(void *arg)
 		s->first_ret = vmm_vcpu_run(s->vcpu);
 		s->first_exit = s->vcpu->run->exit_reason;
 	}
-	s->entering = 1;
+	__atomic_store_n(&s->entering, 1, __ATOMIC_RELEASE);
 	s->ret = vmm_vcpu_run(s->vcpu);
 	s->err = errno;
 	s->returned = now();
-	s->finished = 1;
+	__atomic_store_n(&s->finished, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
 /* Waits up to @secs for @flag; returns whether it was set. */
-static bool wait_for(volatile int *flag, double secs)
+static bool wait_for(int *flag, double secs)
 {
 	double end = now() + secs;
 
-	while (!*flag && now() < end)
+	while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE) && now() < end)
 		usleep(1000);
-	return *flag;
+	return __atomic_load_n(flag, __ATOMIC_ACQUIRE);
 }
 
 /*
@@ -99,7 +99,8 @@ static double kick_until_finished(struct spinner *s, double secs)
 {
 	double first = now(), end = first + secs;
 
-	while (!s->finished && now() < end) {
+	while (!__atomic_load_n(&s->finished, __ATOMIC_ACQUIRE) &&
+	       now() < end) {
 		pthread_kill(s->thread, SIGUSR1);
 		wait_for(&s->finished, 0.1);
 	}
@@ -130,7 +131,7 @@ static void start_spinner(struct __test_metadata *_metadata,
 	ASSERT_EQ(VMM_EXIT_IO, s->first_exit);
 	/* Let it get into the guest and spin there for a while. */
 	usleep(100000);
-	ASSERT_FALSE(s->finished) TH_LOG("VMM_RUN returned %d (%s) early",
+	ASSERT_FALSE(wait_for(&s->finished, 0)) TH_LOG("VMM_RUN returned %d (%s) early",
 					 s->ret, strerror(s->err));
 }
 
@@ -146,7 +147,7 @@ TEST(signal_interrupts_run)
 	start_spinner(_metadata, &t, &s);
 
 	first = kick_until_finished(&s, 3);
-	ASSERT_TRUE(s.finished) TH_LOG("VMM_RUN ignored signals for 3 s");
+	ASSERT_TRUE(wait_for(&s.finished, 0)) TH_LOG("VMM_RUN ignored signals for 3 s");
 	pthread_join(s.thread, NULL);
 	ASSERT_EQ(-1, s.ret);
 	ASSERT_EQ(EINTR, s.err);
@@ -166,9 +167,9 @@ TEST(signal_interrupts_run)
 	ASSERT_EQ(0, pthread_create(&s.thread, NULL, spinner_fn, &s));
 	ASSERT_TRUE(wait_for(&s.entering, 10));
 	usleep(100000);
-	ASSERT_FALSE(s.finished);
+	ASSERT_FALSE(wait_for(&s.finished, 0));
 	kick_until_finished(&s, 3);
-	ASSERT_TRUE(s.finished);
+	ASSERT_TRUE(wait_for(&s.finished, 0));
 	pthread_join(s.thread, NULL);
 	ASSERT_EQ(-1, s.ret);
 	ASSERT_EQ(EINTR, s.err);
@@ -229,11 +230,11 @@ TEST(close_while_running)
 	ASSERT_GT(1.0, now() - start) TH_LOG("close took %.3f s",
 					     now() - start);
 	t.vcpu->fd = t.vm->fd = t.vm->sys_fd = -1;
-	ASSERT_FALSE(s.finished);
+	ASSERT_FALSE(wait_for(&s.finished, 0));
 
 	/* A signal still gets the running thread out. */
 	kick_until_finished(&s, 3);
-	ASSERT_TRUE(s.finished) TH_LOG("VMM_RUN stuck after close");
+	ASSERT_TRUE(wait_for(&s.finished, 0)) TH_LOG("VMM_RUN stuck after close");
 	pthread_join(s.thread, NULL);
 	ASSERT_EQ(-1, s.ret);
 	ASSERT_EQ(EINTR, s.err);

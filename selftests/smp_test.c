@@ -53,7 +53,7 @@ struct worker {
 	struct vmm_vcpu *vcpu;
 	int ret;		/* of VMM_RUN */
 	int err;		/* its errno */
-	volatile int finished;
+	int finished;		/* read after the join */
 };
 
 static void *worker_fn(void *arg)

@@ -21,6 +21,10 @@
 #define PTE_ADDR	0x000ffffffffff000ULL
 #define PT_POOL_PAGES	((VMM_SYS_AREA_SIZE - VMM_SYS_PT_POOL) / 4096)
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
 /* Keeps errno of the failure across the cleanup calls after it. */
 #define KEEP_ERRNO(stmt) do {		\
 	int __saved = errno;		\
@@ -347,7 +351,7 @@ const char *vmm_exit_name(uint32_t exit_reason)
 		[VMM_EXIT_IRQ_WINDOW_OPEN] = "IRQ_WINDOW_OPEN",
 	};
 
-	if (exit_reason < sizeof(names) / sizeof(names[0]) &&
+	if (exit_reason < ARRAY_SIZE(names) &&
 	    names[exit_reason])
 		return names[exit_reason];
 	return "unknown";

@@ -7,7 +7,8 @@
  *
  * Helpers take the harness's _metadata so that their ASSERT_*s end the
  * test (the harness longjmps out of them); they must only be called from
- * the test's own thread.
+ * the test's own thread.  An ASSERT_* is two statements (the check and a
+ * loop for TH_LOG): under if/for/while it needs braces.
  */
 #ifndef _VMM_TEST_H
 #define _VMM_TEST_H
@@ -58,8 +59,8 @@ struct vmm_test {
 
 /*
  * __vmm_test_vm - a VM with GUEST_RAM_SIZE of RAM at 0, or NULL with
- * *skip set to the reason no VM can exist on this machine.  Anything
- * else that fails fails the test.
+ * *skip set to the reason no VM can exist on this machine.  Any other
+ * failure ends the test.
  */
 static inline struct vmm_vm *__vmm_test_vm(struct __test_metadata *_metadata,
 					   const char **skip)
@@ -86,7 +87,10 @@ static inline struct vmm_vm *__vmm_test_vm(struct __test_metadata *_metadata,
 	return vm;
 }
 
-/* Fills @t with a VM, its RAM and vCPU 0, or skips the test. */
+/*
+ * Fills @t with a VM, its RAM and vCPU 0, or skips the test.  A macro,
+ * because SKIP() must return from the test function itself.
+ */
 #define VMM_TEST_SETUP(t) do {						\
 	const char *__skip = NULL;					\
 									\
