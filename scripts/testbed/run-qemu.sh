@@ -93,11 +93,12 @@ qemu=(qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -smp "$cpus" -m 1024
 boot() {
 	echo "run-qemu: $name: ${qemu[*]}"
 	start=$(date +%s.%N)
-	# stdin from /dev/null: QEMU must not take over the terminal, and CI
-	# has no stdin at all.
-	# The firmware's terminal resets and screen clears go, so that
-	# streaming the console does not wipe the terminal.
-	timeout -k 10 "$secs" "${qemu[@]}" </dev/null 2>&1 |
+	# QEMU's stdin is /dev/null: it must not take over the terminal, and
+	# CI has none. --foreground keeps QEMU in our process group, so that
+	# Ctrl-C stops it instead of leaving it running until the timeout.
+	# sed drops the firmware's terminal resets, which would wipe the
+	# terminal we stream to.
+	timeout --foreground -k 10 "$secs" "${qemu[@]}" </dev/null 2>&1 |
 		sed -u 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1b[a-zA-Z]//g' |
 		if [ -n "$quiet" ]; then cat >"$log"; else tee "$log"; fi
 	rc=${PIPESTATUS[0]}
