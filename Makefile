@@ -32,7 +32,12 @@ export KVER KDIR O KSRC
 
 all: kmod user selftests
 
+# kbuild does not notice a change of kernel: start clean when KVER changes.
 kmod:
+	@if [ "$$(cat kmod/.kver 2>/dev/null)" != "$(KVER)" ]; then \
+		$(MAKE) -s -C $(KDIR) M=$(CURDIR) clean; \
+		echo "$(KVER)" >kmod/.kver; \
+	fi
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
 # Files this project uses from Debian's linux-source package, never
@@ -66,4 +71,4 @@ $(O)/selftests/%: selftests/%.c $(ST_LIB) $(USER_LIB) $(wildcard selftests/*.h s
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean || true
-	rm -rf $(O)
+	rm -rf $(O) kmod/.kver

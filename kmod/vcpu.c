@@ -347,6 +347,14 @@ long vmm_vcpu_create(struct vmm_vm *vm, unsigned long id)
 		goto err_free;
 	if (!fpu_alloc_guest_fpstate(&vcpu->fpu))
 		goto err_run;
+	/*
+	 * Guests are offered x87 and SSE only (no XSAVE in their CPUID), so
+	 * only that is saved at each exit: a fraction of the AVX-512 area.
+	 * Entry restores with the kernel's full mask, so every other
+	 * component starts in its init state: nothing of the host leaks in.
+	 */
+	vcpu->fpu.fpstate->xfeatures &= XFEATURE_MASK_FPSSE;
+	vcpu->fpu.fpstate->user_xfeatures &= XFEATURE_MASK_FPSSE;
 	ret = vmm_engine->vcpu_create(vcpu);
 	if (ret)
 		goto err_fpu;
