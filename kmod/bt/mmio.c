@@ -306,6 +306,52 @@ static int bt_prep_one(const struct bt_insn *insn, const u64 *gpr,
 	return -EOPNOTSUPP;
 }
 
+/* 0F map: MOVZX/MOVSX, MOVNTI, XADD, CMPXCHG. */
+static int bt_prep_0f(const struct bt_insn *insn, const u64 *gpr,
+		      struct bt_mmio *op)
+{
+	u8 opc = insn->opcode;
+	unsigned int size = (opc & 1) ? insn->opsize : 1;
+
+	switch (opc) {
+	case 0xb6: case 0xb7: case 0xbe: case 0xbf:
+	case 0xc3: case 0xc0: case 0xc1: case 0xb0: case 0xb1:
+		break;
+	default:
+		return -EOPNOTSUPP;
+	}
+	if (insn->mod == 3)
+		return -EINVAL;
+	op->reg = insn->reg;
+	if (opc >= 0xb6 && opc <= 0xbf) {	/* MOVZX, MOVSX */
+		op->size = (opc & 1) ? 2 : 1;
+		op->kind = (opc & 8) ? BT_MMIO_LOAD_SX : BT_MMIO_LOAD_ZX;
+		op->reg_size = insn->opsize;
+		return 0;
+	}
+	op->size = size;
+	op->reg_size = size;
+	op->high_byte = bt_is_high_byte(insn, insn->reg, size);
+	op->src = bt_get_reg(gpr, op->reg, size, op->high_byte);
+	switch (opc) {
+	case 0xc3:		/* MOVNTI: 32 or 64 bits only */
+		if (size == 2)
+			return -EINVAL;
+		op->kind = BT_MMIO_STORE;
+		op->is_write = true;
+		op->data = op->src;
+		break;
+	case 0xc0: case 0xc1:
+		op->kind = BT_MMIO_XADD;
+		break;
+	default:
+		op->kind = BT_MMIO_CMPXCHG;
+		op->acc = gpr[BT_RAX] & bt_mask(size);
+		break;
+	}
+	return 0;
+}
+
 int bt_mmio_prepare(const struct bt_insn *insn, const u64 *gpr,
 		    struct bt_mmio *op)
 {
@@ -315,28 +361,18 @@ int bt_mmio_prepare(const struct bt_insn *insn, const u64 *gpr,
 	if (insn->len == 0 || insn->len > BT_MAX_INSN_LEN)
 		return -EINVAL;
 
-	if (insn->opcode_map == BT_MAP_0F) {
-		u8 opc = insn->opcode;
-
-		if (opc != 0xb6 && opc != 0xb7 && opc != 0xbe && opc != 0xbf)
-			return -EOPNOTSUPP;
-		if (insn->mod == 3)
-			return -EINVAL;
-		op->size = (opc & 1) ? 2 : 1;
-		op->kind = (opc & 8) ? BT_MMIO_LOAD_SX : BT_MMIO_LOAD_ZX;
-		op->reg = insn->reg;
-		op->reg_size = insn->opsize;
-		return 0;
-	}
-	if (insn->opcode_map != BT_MAP_ONE)
-		return -EOPNOTSUPP;
-
-	ret = bt_prep_one(insn, gpr, op);
+	if (insn->opcode_map == BT_MAP_0F)
+		ret = bt_prep_0f(insn, gpr, op);
+	else if (insn->opcode_map == BT_MAP_ONE)
+		ret = bt_prep_one(insn, gpr, op);
+	else
+		ret = -EOPNOTSUPP;
 	if (ret < 0) {
 		op->kind = BT_MMIO_NONE;
 		return ret;
 	}
-	if (op->kind == BT_MMIO_XCHG || op->kind == BT_MMIO_ALU_MEM)
+	if (op->kind == BT_MMIO_XCHG || op->kind == BT_MMIO_ALU_MEM ||
+	    op->kind == BT_MMIO_XADD || op->kind == BT_MMIO_CMPXCHG)
 		op->flags |= BT_MMIO_F_RMW;
 	return op->flags;
 }
@@ -398,6 +434,26 @@ int bt_mmio_complete(const struct bt_insn *insn, struct bt_mmio *op,
 	case BT_MMIO_XCHG:
 		bt_set_reg(gpr, op->reg, op->size, op->high_byte, val);
 		op->data = op->src;
+		op->is_write = true;
+		break;
+	case BT_MMIO_XADD:
+		op->data = bt_alu(BT_ALU_ADD, val, op->src, op->size, rflags);
+		bt_set_reg(gpr, op->reg, op->size, op->high_byte, val);
+		op->is_write = true;
+		break;
+	case BT_MMIO_CMPXCHG:
+		/*
+		 * Flags as CMP rAX, mem.  The memory is written either way
+		 * (with its own value on a mismatch), as the CPU does; rAX
+		 * takes the old value only on a mismatch.
+		 */
+		bt_alu(BT_ALU_CMP, op->acc, val, op->size, rflags);
+		if (op->acc == val) {
+			op->data = op->src;
+		} else {
+			op->data = val;
+			bt_set_reg(gpr, BT_RAX, op->size, false, val);
+		}
 		op->is_write = true;
 		break;
 	case BT_MMIO_ALU_MEM:

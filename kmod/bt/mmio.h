@@ -18,11 +18,11 @@
  * Supported, with a memory operand (the MMIO one):
  *   MOV 88 89 8A 8B C6 C7, A0-A3 (moffs), MOVZX/MOVSX 0F B6 B7 BE BF
  *   STOS AA AB, LODS AC AD, MOVS A4 A5, with or without REP (F3 or F2)
- *   XCHG 86 87
+ *   XCHG 86 87, XADD 0F C0 C1, CMPXCHG 0F B0 B1, MOVNTI 0F C3
  *   ADD OR ADC SBB AND SUB XOR CMP in both directions (00-3B) and with an
  *   immediate (80 81 82 83), TEST 84 85 F6/0 F7/0, NOT/NEG F6 F7 /2 /3,
  *   INC/DEC FE FF /0 /1
- * Anything else is -EOPNOTSUPP (SSE/AVX moves, CMPXCHG, BT*, PUSH/POP to
+ * Anything else is -EOPNOTSUPP (SSE/AVX moves, CMPXCHG8B/16B, BT*, PUSH/POP to
  * memory, MUL/DIV, CMPS/SCAS, segment register moves, ...).
  */
 #ifndef _VMM_BT_MMIO_H
@@ -39,9 +39,9 @@
  *
  * BT_MMIO_F_RMW   read-modify-write: the access is a read; after
  *                 bt_mmio_complete() op->is_write is true and op->data
- *                 holds what to write back to the same address (XCHG, and
- *                 the ALU ops whose destination is memory except CMP and
- *                 TEST, which only read).  Registers and flags are already
+ *                 holds what to write back to the same address (XCHG,
+ *                 XADD, CMPXCHG, and the ALU ops whose destination is
+ *                 memory except CMP and TEST, which only read).  Registers and flags are already
  *                 updated by then.
  * BT_MMIO_F_MOVS  MOVS: one side is MMIO, the other may be RAM.  Call
  *                 bt_mmio_movs_resolve() before doing the access; the RAM
@@ -67,6 +67,8 @@ enum bt_mmio_kind {
 	BT_MMIO_ALU_REG,	/* op reg, r/m: result to the register */
 	BT_MMIO_ALU_FLAGS,	/* CMP, TEST: flags only */
 	BT_MMIO_MOVS,
+	BT_MMIO_XADD,
+	BT_MMIO_CMPXCHG,
 };
 
 /*
@@ -88,6 +90,7 @@ struct bt_mmio {
 	bool high_byte;		/* reg is AH/CH/DH/BH */
 	bool has_src;		/* src holds the non-memory ALU operand */
 	u64 src;
+	u64 acc;		/* CMPXCHG: rAX at prepare */
 
 	/* String instructions: offsets before this element moves. */
 	u8 src_seg;		/* enum bt_seg of rSI (DS unless overridden) */

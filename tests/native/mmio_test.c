@@ -425,6 +425,59 @@ TEST(xchg_and_rmw)
 	ASSERT_EQ(BT_MMIO_F_RMW, RUN(BT_MODE_LONG64, 0xff, 0xf0, 0x21, 0x10));
 }
 
+TEST(movnti_xadd_cmpxchg)
+{
+	u64 gpr[16], rflags = 0x2, before[16];
+	struct mmio_run r;
+
+	regs_init(gpr);
+	memcpy(before, gpr, sizeof(gpr));
+
+	/* movnti %ecx, (%rax); movnti %r9, (%rax) */
+	ASSERT_EQ(0, RUN(BT_MODE_LONG64, 0, 0x0f, 0xc3, 0x08));
+	EXPECT_TRUE(r.op.is_write);
+	EXPECT_EQ(4, r.op.size);
+	EXPECT_EQ(before[RCX] & 0xffffffff, r.op.data);
+	ASSERT_EQ(0, RUN(BT_MODE_LONG64, 0, 0x4c, 0x0f, 0xc3, 0x08));
+	EXPECT_EQ(before[R9], r.op.data);
+	EXPECT_EQ(-EINVAL, RUN(BT_MODE_LONG64, 0, 0x66, 0x0f, 0xc3, 0x08));
+
+	/* xadd %ecx, (%rax): memory 5 + ECX 3, ECX = 5 */
+	gpr[RCX] = 3;
+	ASSERT_EQ(BT_MMIO_F_RMW, RUN(BT_MODE_LONG64, 5, 0x0f, 0xc1, 0x08));
+	EXPECT_TRUE(r.op.is_write);
+	EXPECT_EQ(8, r.op.data);
+	EXPECT_EQ(5, gpr[RCX]);
+	/* lock xadd %bh, (%rax) */
+	gpr[RBX] = 0x0100;
+	ASSERT_EQ(BT_MMIO_F_RMW, RUN(BT_MODE_LONG64, 0xff, 0xf0, 0x0f, 0xc0,
+				     0x38));
+	EXPECT_EQ(0, r.op.data);
+	EXPECT_EQ(0xff00, gpr[RBX]);
+	EXPECT_TRUE(rflags & FL_CF);
+	EXPECT_TRUE(rflags & FL_ZF);
+
+	/* cmpxchg %ecx, (%rax), equal: memory = ECX, EAX stays */
+	gpr[RAX] = 0xaaaaaaaa00000007ULL;
+	gpr[RCX] = 0x99;
+	ASSERT_EQ(BT_MMIO_F_RMW, RUN(BT_MODE_LONG64, 7, 0x0f, 0xb1, 0x08));
+	EXPECT_TRUE(r.op.is_write);
+	EXPECT_EQ(0x99, r.op.data);
+	EXPECT_EQ(0xaaaaaaaa00000007ULL, gpr[RAX]);
+	EXPECT_TRUE(rflags & FL_ZF);
+	/* ... not equal: memory written back unchanged, EAX = memory */
+	ASSERT_EQ(BT_MMIO_F_RMW, RUN(BT_MODE_LONG64, 8, 0x0f, 0xb1, 0x08));
+	EXPECT_EQ(8, r.op.data);
+	EXPECT_EQ(8, gpr[RAX]);
+	EXPECT_FALSE(rflags & FL_ZF);
+	/* cmpxchg %dl, (%rax) compares AL, never AH */
+	gpr[RAX] = 0x1234;
+	ASSERT_EQ(BT_MMIO_F_RMW, RUN(BT_MODE_LONG64, 0x12, 0x0f, 0xb0, 0x10));
+	EXPECT_EQ(0x1212, gpr[RAX]);
+	/* Register forms are not MMIO */
+	EXPECT_EQ(-EINVAL, RUN(BT_MODE_LONG64, 0, 0x0f, 0xb1, 0xc8));
+}
+
 TEST(rejected)
 {
 	u64 gpr[16], rflags = 0x2;
@@ -442,7 +495,8 @@ TEST(rejected)
 	EXPECT_EQ(-EOPNOTSUPP, RUN(BT_MODE_LONG64, 0, 0xf7, 0x20));
 	EXPECT_EQ(-EOPNOTSUPP, RUN(BT_MODE_LONG64, 0, 0xff, 0x30));
 	EXPECT_EQ(-EOPNOTSUPP, RUN(BT_MODE_LONG64, 0, 0x8c, 0x00));
-	EXPECT_EQ(-EOPNOTSUPP, RUN(BT_MODE_LONG64, 0, 0x0f, 0xb1, 0x08));
+	EXPECT_EQ(-EOPNOTSUPP, RUN(BT_MODE_LONG64, 0, 0x0f, 0xc7, 0x08));
+	EXPECT_EQ(-EOPNOTSUPP, RUN(BT_MODE_LONG64, 0, 0x0f, 0xab, 0x08));
 	EXPECT_EQ(-EOPNOTSUPP, RUN(BT_MODE_LONG64, 0, 0x8f, 0x00));
 	EXPECT_EQ(-EOPNOTSUPP, RUN(BT_MODE_LONG64, 0, 0x66, 0x0f, 0x38,
 				   0xf0, 0x00));
@@ -674,6 +728,76 @@ TEST(alu_flags_match_cpu)
 		}
 		if (gpr[RCX] != b)
 			bad++;
+	}
+	EXPECT_EQ(0, bad);
+}
+
+#define ASMCX(op, m)							\
+	asm volatile("lea -128(%%rsp), %%rsp\n\t"			\
+		     op " %" m "[src], %[mem]\n\t"			\
+		     "pushfq\n\tpopq %q[f]\n\t"				\
+		     "lea 128(%%rsp), %%rsp"				\
+		     : [mem] "+m"(mem), [src] "+r"(src), "+a"(acc),	\
+		       [f] "=r"(f) : : "cc", "memory")
+
+/* XADD and CMPXCHG (%rcx-sized, (%rax)) against the CPU. */
+TEST(xadd_cmpxchg_match_cpu)
+{
+	static const int sizes[] = { 1, 2, 4, 8 };
+	unsigned int seed = 2024, i, bad = 0;
+
+	for (i = 0; i < 50000; i++) {
+		int size = sizes[rand_r(&seed) % 4], cx = rand_r(&seed) & 1;
+		u64 mask = size == 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
+		u64 mem = interesting(&seed), src = interesting(&seed);
+		u64 acc = rand_r(&seed) % 3 ? mem : interesting(&seed);
+		u64 m0 = mem, gpr[16], rflags = 0x202, f = 0;
+		struct bt_insn insn;
+		struct bt_mmio op;
+		u8 buf[8];
+		unsigned int n = 0;
+
+		regs_init(gpr);
+		gpr[RAX] = acc;
+		gpr[RCX] = src;
+		if (size == 2)
+			buf[n++] = 0x66;
+		if (size == 8)
+			buf[n++] = 0x48;
+		buf[n++] = 0x0f;
+		buf[n++] = (cx ? 0xb0 : 0xc0) | (size > 1);
+		buf[n++] = 0x08;
+		ASSERT_EQ(0, bt_decode(&insn, buf, n, BT_MODE_LONG64));
+		ASSERT_EQ(BT_MMIO_F_RMW, bt_mmio_prepare(&insn, gpr, &op));
+		ASSERT_EQ(0, bt_mmio_complete(&insn, &op, gpr, &rflags, m0));
+
+		if (cx) {
+			switch (size) {
+			case 1: ASMCX("cmpxchgb", "b"); break;
+			case 2: ASMCX("cmpxchgw", "w"); break;
+			case 4: ASMCX("cmpxchgl", "k"); break;
+			default: ASMCX("cmpxchgq", "q"); break;
+			}
+		} else {
+			switch (size) {
+			case 1: ASMCX("xaddb", "b"); break;
+			case 2: ASMCX("xaddw", "w"); break;
+			case 4: ASMCX("xaddl", "k"); break;
+			default: ASMCX("xaddq", "q"); break;
+			}
+		}
+		/* The memory is what we write back; the registers match. */
+		if ((op.data & mask) != (mem & mask) || !op.is_write ||
+		    gpr[RAX] != acc || gpr[RCX] != src ||
+		    ((rflags ^ f) & FL_ARITH)) {
+			TH_LOG("%s%d mem=%llx src=%llx acc=%llx",
+			       cx ? "cmpxchg" : "xadd", size * 8,
+			       (unsigned long long)m0,
+			       (unsigned long long)gpr[RCX],
+			       (unsigned long long)acc);
+			if (++bad > 10)
+				break;
+		}
 	}
 	EXPECT_EQ(0, bad);
 }
