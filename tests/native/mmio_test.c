@@ -732,13 +732,14 @@ TEST(alu_flags_match_cpu)
 	EXPECT_EQ(0, bad);
 }
 
+/* The memory through a register: RSP moves, so no RSP-relative operand. */
 #define ASMCX(op, m)							\
 	asm volatile("lea -128(%%rsp), %%rsp\n\t"			\
-		     op " %" m "[src], %[mem]\n\t"			\
+		     op " %" m "[src], (%[p])\n\t"			\
 		     "pushfq\n\tpopq %q[f]\n\t"				\
 		     "lea 128(%%rsp), %%rsp"				\
-		     : [mem] "+m"(mem), [src] "+r"(src), "+a"(acc),	\
-		       [f] "=r"(f) : : "cc", "memory")
+		     : [src] "+r"(src), "+a"(acc), [f] "=r"(f)		\
+		     : [p] "r"(&mem) : "cc", "memory")
 
 /* XADD and CMPXCHG (%rcx-sized, (%rax)) against the CPU. */
 TEST(xadd_cmpxchg_match_cpu)

@@ -33,9 +33,11 @@ $(NT_OBJ)/%.o: kmod/%.c $(NT_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(NT_CFLAGS) -c -o $@ $<
 
+# GNU as itself, whatever CC is: the lengths are its encodings.
+AS ?= as
 $(NT_OBJ)/decode_cases.o: $(NT_DIR)/decode_cases.S
 	@mkdir -p $(dir $@)
-	$(CC) -c -o $@ $<
+	$(CC) -E -P -x assembler-with-cpp $< | $(AS) --64 -o $@
 
 $(NT_OUT)/decode_test: $(NT_OBJ)/decode_cases.o
 
