@@ -14,8 +14,11 @@
 NT_DIR := tests/native
 NT_OUT := $(O)/native-tests
 NT_OBJ := $(O)/native-obj
-NT_CFLAGS := -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
-	-fno-sanitize-recover=all -fno-omit-frame-pointer \
+# NT_SANITIZE= (empty) builds without ASan/UBSan, e.g. where ASan's
+# shadow memory cannot be mapped.
+NT_SANITIZE ?= -fsanitize=address,undefined -fno-sanitize-recover=all
+NT_CFLAGS := -O1 -g -Wall -Wextra -Werror $(NT_SANITIZE) \
+	-fno-omit-frame-pointer \
 	-I$(CURDIR)/kmod -I$(KSRC)/tools/testing/selftests
 NT_CODE := kmod/bt/decode.c kmod/bt/mmio.c kmod/mmu/gwalk.c
 NT_HDRS := kmod/bt/decode.h kmod/bt/mmio.h kmod/bt/types.h \
