@@ -3,9 +3,8 @@
 # The emulated test bed (scripts/testbed/), included by the top Makefile.
 #
 #   make check         native tests, then the selftests in the QEMU machine
-#                      with 5-level and with 4-level host paging, and once
-#                      more with vmm.ko's nested paging off (npt=0); the
-#                      last line says "N passed, N failed, N skipped"
+#                      twice (5-level and 4-level host paging); the last
+#                      line says "N passed, N failed, N skipped"
 #   make check-native  only the programs in build/native-tests/
 #   make demo          the machine runs build/bin/vmm-demo, console shown
 #   make bench         the machine runs build/bin/vmm-bench next to KVM;
@@ -38,11 +37,8 @@ check: all $(NATIVE_TESTS)
 	@$(TB)/run-native.sh || :
 	@$(TB_RUN) -n la57-on -5 -c $(TB_CPUS) -j check || :
 	@$(TB_RUN) -n la57-off -4 -c $(TB_CPUS) -j check || :
-	@$(TB)/run-qemu.sh -t $(TB_TIMEOUT) -p "$(strip npt=0 $(VMM_PARAMS))" \
-		-n npt-off -5 -c $(TB_CPUS) -j check || :
 	@$(TB)/summary.sh $$(ls $(TB_OUT)/native.tap 2>/dev/null) \
-		$(TB_OUT)/la57-on.tap $(TB_OUT)/la57-off.tap \
-		$(TB_OUT)/npt-off.tap
+		$(TB_OUT)/la57-on.tap $(TB_OUT)/la57-off.tap
 
 check-native: $(NATIVE_TESTS)
 	@$(TB)/run-native.sh
