@@ -111,6 +111,49 @@ asm(
 "	.popsection\n");
 VMM_GUEST_CODE(mmio_guest);
 
+/*
+ * MMIO beyond MOV: read-modify-write (OR, XCHG) as a read exit then a
+ * write exit, REP STOS and MOVS one element per exit, a MOVS from MMIO to
+ * RAM, CMP (a read that only sets flags), the moffs form of MOV, and a
+ * SIB operand with a REX register.
+ */
+asm(
+"	.pushsection .rodata.guest, \"a\"\n"
+"	.code64\n"
+"mmio2_guest_start:\n"
+"	cld\n"
+"	movq $" MMIO " + 0x100, %rbx\n"
+"	orl $0x100, (%rbx)\n"
+"	movl $0xaaaa, %eax\n"
+"	xchgl %eax, 4(%rbx)\n"
+"	movq %rax, " MAILBOX "\n"
+"	movl $0xc0ffee, %eax\n"
+"	leaq 0x40(%rbx), %rdi\n"
+"	movl $3, %ecx\n"
+"	rep stosl\n"
+"	movq %rcx, " MAILBOX " + 8\n"
+"	movl $" __stringify(STR_SRC) ", %esi\n"
+"	leaq 0x60(%rbx), %rdi\n"
+"	movl $3, %ecx\n"
+"	rep movsb\n"				/* RAM to MMIO */
+"	leaq 0x70(%rbx), %rsi\n"
+"	movl $" __stringify(STR_DST) ", %edi\n"
+"	movl $2, %ecx\n"
+"	rep movsb\n"				/* MMIO to RAM */
+"	xorl %eax, %eax\n"
+"	cmpl $5, 8(%rbx)\n"
+"	sete %al\n"
+"	movq %rax, " MAILBOX " + 16\n"
+"	movl $0x7777, %eax\n"
+"	movabsl %eax, " MMIO " + 0x180\n"
+"	movl $3, %ecx\n"
+"	movq (%rbx,%rcx,8), %r9\n"
+"	movq %r9, " MAILBOX " + 24\n"
+"	hlt\n"
+"mmio2_guest_end:\n"
+"	.popsection\n");
+VMM_GUEST_CODE(mmio2_guest);
+
 /* Real mode: MMIO at 0xa0000 through ES, as a VGA window would be. */
 asm(
 "	.pushsection .rodata.guest, \"a\"\n"
@@ -386,6 +429,45 @@ TEST_F(exits, mmio)
 	ASSERT_EQ(0x8001, mb[5]);			/* movzwl */
 	ASSERT_EQ(0xffffffffffffff80ULL, mb[6]);	/* movsbq */
 	ASSERT_EQ(0x00000000ffff8002ULL, mb[7]);	/* movswl */
+}
+
+TEST_F(exits, mmio_instructions)
+{
+	struct vmm_test *t = &self->t;
+	const uint64_t m = GUEST_MMIO + 0x100;
+	uint64_t *mb;
+	int i;
+
+	VMM_TEST_SETUP(t);
+	if (!vmm_check_cap(t->vm->fd, VMM_CAP_MMIO_DECODE))
+		SKIP(return, "MMIO is not decoded in the kernel");
+	VMM_TEST_LOAD(t, mmio2_guest);
+	memcpy(t->mem + STR_SRC, "abc", 3);
+	long_mode(_metadata, t);
+
+	/* OR: the old value comes in, the new one goes out. */
+	mmio_read(_metadata, t->vcpu, m, 4, 0x11);
+	mmio_write(_metadata, t->vcpu, m, 4, 0x111);
+	/* XCHG: the register's value goes out, the device's comes in. */
+	mmio_read(_metadata, t->vcpu, m + 4, 4, 0x5555);
+	mmio_write(_metadata, t->vcpu, m + 4, 4, 0xaaaa);
+	for (i = 0; i < 3; i++)
+		mmio_write(_metadata, t->vcpu, m + 0x40 + 4 * i, 4, 0xc0ffee);
+	for (i = 0; i < 3; i++)
+		mmio_write(_metadata, t->vcpu, m + 0x60 + i, 1, "abc"[i]);
+	for (i = 0; i < 2; i++)
+		mmio_read(_metadata, t->vcpu, m + 0x70 + i, 1, "xy"[i]);
+	mmio_read(_metadata, t->vcpu, m + 8, 4, 5);
+	mmio_write(_metadata, t->vcpu, GUEST_MMIO + 0x180, 4, 0x7777);
+	mmio_read(_metadata, t->vcpu, m + 3 * 8, 8, 0x0102030405060708ULL);
+	vmm_test_run(_metadata, t->vcpu, VMM_EXIT_HLT);
+
+	mb = (uint64_t *)(t->mem + GUEST_MAILBOX);
+	ASSERT_EQ(0x5555, mb[0]);		/* XCHG's register */
+	ASSERT_EQ(0, mb[1]);			/* REP STOS used up RCX */
+	ASSERT_EQ(0, memcmp(t->mem + STR_DST, "xy", 2));
+	ASSERT_EQ(1, mb[2]);			/* CMP set ZF */
+	ASSERT_EQ(0x0102030405060708ULL, mb[3]);
 }
 
 TEST_F(exits, mmio_real_mode)
