@@ -10,16 +10,7 @@
 #include "kselftest_harness.h"
 
 #include "bt/decode.h"
-
-struct bt_case {
-	unsigned int code_off;
-	unsigned int name_off;
-	unsigned char len, mode, pad[2];
-};
-
-extern const unsigned char bt_case_code[];
-extern const char bt_case_names[];
-extern const struct bt_case bt_cases[], bt_cases_end[];
+#include "decode_cases.h"
 
 static const char *const mode_name[] = { "real16", "prot16", "prot32",
 					 "long64" };

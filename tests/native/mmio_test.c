@@ -561,8 +561,10 @@ TEST(fuzz)
 			bad++;
 		if ((rflags ^ before_fl) & ~FL_ARITH)
 			bad++;
-		/* The ModRM register (or its AH..BH alias), rAX and the
-		 * string registers may change; nothing else. */
+		/*
+		 * The ModRM register (or its AH..BH alias), rAX and the
+		 * string registers may change; nothing else.
+		 */
 		regs_init(before);
 		for (j = 0; j < 16; j++) {
 			if (j == insn.reg || j + 4 == insn.reg || j == RAX ||
@@ -580,30 +582,39 @@ TEST(fuzz)
 
 enum { ADD, OR, ADC, SBB, AND, SUB, XOR, CMP, TEST, NOT, NEG, INC, DEC };
 
+/* RSP moves around PUSHF (the red zone): register operands only. */
 #define ASM2(op, m)							\
-	asm volatile("lea -128(%%rsp), %%rsp\n\t"			\
-		     "btq $0, %q[cf]\n\t"				\
-		     op " %" m "[b], %" m "[a]\n\t"			\
-		     "pushfq\n\tpopq %q[f]\n\t"				\
-		     "lea 128(%%rsp), %%rsp"				\
-		     : [a] "+r"(a), [f] "=r"(f)				\
-		     : [b] "r"(b), [cf] "r"(cf) : "cc", "memory")
+	({								\
+		asm volatile("lea -128(%%rsp), %%rsp\n\t"		\
+			     "btq $0, %q[cf]\n\t"			\
+			     op " %" m "[b], %" m "[a]\n\t"		\
+			     "pushfq\n\tpopq %q[f]\n\t"			\
+			     "lea 128(%%rsp), %%rsp"			\
+			     : [a] "+r"(a), [f] "=r"(f)			\
+			     : [b] "r"(b), [cf] "r"(cf)			\
+			     : "cc", "memory");				\
+	})
 #define ASM1(op, m)							\
-	asm volatile("lea -128(%%rsp), %%rsp\n\t"			\
-		     "btq $0, %q[cf]\n\t"				\
-		     op " %" m "[a]\n\t"				\
-		     "pushfq\n\tpopq %q[f]\n\t"				\
-		     "lea 128(%%rsp), %%rsp"				\
-		     : [a] "+r"(a), [f] "=r"(f)				\
-		     : [cf] "r"(cf) : "cc", "memory")
-#define SIZED(X, op) do {						\
-	switch (size) {							\
-	case 1: X(op "b", "b"); break;					\
-	case 2: X(op "w", "w"); break;					\
-	case 4: X(op "l", "k"); break;					\
-	default: X(op "q", "q"); break;					\
-	}								\
-} while (0)
+	({								\
+		asm volatile("lea -128(%%rsp), %%rsp\n\t"		\
+			     "btq $0, %q[cf]\n\t"			\
+			     op " %" m "[a]\n\t"			\
+			     "pushfq\n\tpopq %q[f]\n\t"			\
+			     "lea 128(%%rsp), %%rsp"			\
+			     : [a] "+r"(a), [f] "=r"(f)			\
+			     : [cf] "r"(cf) : "cc", "memory");		\
+	})
+#define SIZED(X, op)							\
+	do {								\
+		if (size == 1)						\
+			X(op "b", "b");					\
+		else if (size == 2)					\
+			X(op "w", "w");					\
+		else if (size == 4)					\
+			X(op "l", "k");					\
+		else							\
+			X(op "q", "q");					\
+	} while (0)
 
 /* Run "op b, a" on this CPU; returns RFLAGS, the result in *@res. */
 static u64 cpu_alu(int alu, int size, u64 a, u64 b, u64 cf, u64 *res)
@@ -611,19 +622,45 @@ static u64 cpu_alu(int alu, int size, u64 a, u64 b, u64 cf, u64 *res)
 	u64 f = 0;
 
 	switch (alu) {
-	case ADD: SIZED(ASM2, "add"); break;
-	case OR: SIZED(ASM2, "or"); break;
-	case ADC: SIZED(ASM2, "adc"); break;
-	case SBB: SIZED(ASM2, "sbb"); break;
-	case AND: SIZED(ASM2, "and"); break;
-	case SUB: SIZED(ASM2, "sub"); break;
-	case XOR: SIZED(ASM2, "xor"); break;
-	case CMP: SIZED(ASM2, "cmp"); break;
-	case TEST: SIZED(ASM2, "test"); break;
-	case NOT: SIZED(ASM1, "not"); break;
-	case NEG: SIZED(ASM1, "neg"); break;
-	case INC: SIZED(ASM1, "inc"); break;
-	default: SIZED(ASM1, "dec"); break;
+	case ADD:
+		SIZED(ASM2, "add");
+		break;
+	case OR:
+		SIZED(ASM2, "or");
+		break;
+	case ADC:
+		SIZED(ASM2, "adc");
+		break;
+	case SBB:
+		SIZED(ASM2, "sbb");
+		break;
+	case AND:
+		SIZED(ASM2, "and");
+		break;
+	case SUB:
+		SIZED(ASM2, "sub");
+		break;
+	case XOR:
+		SIZED(ASM2, "xor");
+		break;
+	case CMP:
+		SIZED(ASM2, "cmp");
+		break;
+	case TEST:
+		SIZED(ASM2, "test");
+		break;
+	case NOT:
+		SIZED(ASM1, "not");
+		break;
+	case NEG:
+		SIZED(ASM1, "neg");
+		break;
+	case INC:
+		SIZED(ASM1, "inc");
+		break;
+	default:
+		SIZED(ASM1, "dec");
+		break;
 	}
 	*res = a;
 	return f;
@@ -667,9 +704,9 @@ static u64 interesting(unsigned int *seed)
 
 	switch (rand_r(seed) % 3) {
 	case 0:
-		return edge[rand_r(seed) % (sizeof(edge) / sizeof(edge[0]))];
+		return edge[rand_r(seed) % ARRAY_SIZE(edge)];
 	case 1:
-		return edge[rand_r(seed) % (sizeof(edge) / sizeof(edge[0]))] +
+		return edge[rand_r(seed) % ARRAY_SIZE(edge)] +
 		       (rand_r(seed) % 3) - 1;
 	}
 	return v;
@@ -734,12 +771,14 @@ TEST(alu_flags_match_cpu)
 
 /* The memory through a register: RSP moves, so no RSP-relative operand. */
 #define ASMCX(op, m)							\
-	asm volatile("lea -128(%%rsp), %%rsp\n\t"			\
-		     op " %" m "[src], (%[p])\n\t"			\
-		     "pushfq\n\tpopq %q[f]\n\t"				\
-		     "lea 128(%%rsp), %%rsp"				\
-		     : [src] "+r"(src), "+a"(acc), [f] "=r"(f)		\
-		     : [p] "r"(&mem) : "cc", "memory")
+	({								\
+		asm volatile("lea -128(%%rsp), %%rsp\n\t"		\
+			     op " %" m "[src], (%[p])\n\t"		\
+			     "pushfq\n\tpopq %q[f]\n\t"			\
+			     "lea 128(%%rsp), %%rsp"			\
+			     : [src] "+r"(src), "+a"(acc), [f] "=r"(f)	\
+			     : [p] "r"(&mem) : "cc", "memory");		\
+	})
 
 /* XADD and CMPXCHG (%rcx-sized, (%rax)) against the CPU. */
 TEST(xadd_cmpxchg_match_cpu)
@@ -772,21 +811,10 @@ TEST(xadd_cmpxchg_match_cpu)
 		ASSERT_EQ(BT_MMIO_F_RMW, bt_mmio_prepare(&insn, gpr, &op));
 		ASSERT_EQ(0, bt_mmio_complete(&insn, &op, gpr, &rflags, m0));
 
-		if (cx) {
-			switch (size) {
-			case 1: ASMCX("cmpxchgb", "b"); break;
-			case 2: ASMCX("cmpxchgw", "w"); break;
-			case 4: ASMCX("cmpxchgl", "k"); break;
-			default: ASMCX("cmpxchgq", "q"); break;
-			}
-		} else {
-			switch (size) {
-			case 1: ASMCX("xaddb", "b"); break;
-			case 2: ASMCX("xaddw", "w"); break;
-			case 4: ASMCX("xaddl", "k"); break;
-			default: ASMCX("xaddq", "q"); break;
-			}
-		}
+		if (cx)
+			SIZED(ASMCX, "cmpxchg");
+		else
+			SIZED(ASMCX, "xadd");
 		/* The memory is what we write back; the registers match. */
 		if ((op.data & mask) != (mem & mask) || !op.is_write ||
 		    gpr[RAX] != acc || gpr[RCX] != src ||
