@@ -54,6 +54,16 @@ struct svm_vcpu {
 	u64 efer;		/* what the guest sees: SVME hidden */
 	u64 apic_base;
 	bool nmi_masked;	/* an NMI handler runs until its IRET */
+	bool awaiting_iret;	/* its IRET was seen, at iret_rip... */
+	bool nmi_singlestep;	/* ...and is being single-stepped */
+	u64 iret_rip;
+	/*
+	 * The save area as last set by userspace or our MSR emulation, put
+	 * back when VMRUN refuses it: a failed VMRUN may leave host values
+	 * there (QEMU does), which must not reach userspace.
+	 */
+	bool save_dirty;
+	struct vmcb_save_area good_save;
 	struct vmm_mmio_pending mmio;	/* read waiting for userspace */
 	struct vmm_pio_pending pio;	/* IN waiting for userspace */
 };
@@ -289,6 +299,8 @@ static void svm_vcpu_reset(struct vmm_vcpu *vcpu)
 	memset(vcpu->gpr, 0, sizeof(vcpu->gpr));
 	vcpu->gpr[VMM_RDX] = 0x600;	/* family 6 signature, as at RESET */
 	svm->asid_generation = 0;
+	svm->nmi_masked = svm->awaiting_iret = svm->nmi_singlestep = false;
+	svm->save_dirty = true;
 }
 
 static int svm_vcpu_create(struct vmm_vcpu *vcpu)
@@ -350,6 +362,7 @@ static int svm_set_regs(struct vmm_vcpu *vcpu, const struct vmm_regs *r)
 	s->rip = r->rip;
 	/* Bit 1 is always set; reserved bits are not the guest's to set. */
 	s->rflags = (r->rflags & 0x3f7fd5) | X86_EFLAGS_FIXED;
+	to_svm(vcpu)->save_dirty = true;
 	return 0;
 }
 
@@ -416,6 +429,7 @@ static int svm_set_sregs(struct vmm_vcpu *vcpu, const struct vmm_sregs *sr)
 	svm->efer = sr->efer;
 	s->efer = sr->efer | EFER_SVME;
 	svm->apic_base = sr->apic_base;
+	svm->save_dirty = true;
 	return 0;
 }
 
@@ -501,6 +515,8 @@ static int svm_set_msr(struct vmm_vcpu *vcpu, u32 index, u64 data, bool host)
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb *vmcb = svm->vmcb;
 	struct vmcb_save_area *s = &vmcb->save;
+
+	svm->save_dirty = true;
 
 	switch (index) {
 	case MSR_EFER:
@@ -611,8 +627,18 @@ static void svm_inject_events(struct vmm_vcpu *vcpu)
 	struct vmcb *vmcb = svm->vmcb;
 	struct vmcb_control_area *c = &vmcb->control;
 
+	/* RIP has left the handler's IRET: the IRET has run. */
+	if (svm->awaiting_iret && vmcb->save.rip != svm->iret_rip) {
+		svm->awaiting_iret = false;
+		svm->nmi_masked = false;
+	}
 	if (c->event_inj & SVM_EVTINJ_VALID)
 		return;		/* a re-injection goes first */
+	if (vcpu->nmi_pending && svm->awaiting_iret && !svm->nmi_singlestep) {
+		/* Step over the IRET to learn at once that it is done. */
+		vmcb->save.rflags |= X86_EFLAGS_TF;
+		svm->nmi_singlestep = true;
+	}
 	if (vcpu->nmi_pending && !svm->nmi_masked &&
 	    !(c->int_state & SVM_INTERRUPT_SHADOW_MASK)) {
 		c->event_inj = X86_TRAP_NMI | SVM_EVTINJ_VALID |
@@ -702,6 +728,10 @@ static __always_inline void svm_vmrun(struct vmm_vcpu *vcpu,
 	vmcb->save.rax = vcpu->gpr[VMM_RAX];
 	vmcb->save.rsp = vcpu->gpr[VMM_RSP];
 	vmcb->control.exit_int_info = 0;
+	if (unlikely(svm->save_dirty)) {
+		svm->good_save = vmcb->save;
+		svm->save_dirty = false;
+	}
 
 	asm volatile("clgi" ::: "memory");
 	raw_local_irq_enable();
@@ -951,9 +981,13 @@ static int svm_handle_exit(struct vmm_vcpu *vcpu)
 	case SVM_EXIT_MSR:
 		return svm_handle_msr(vcpu);
 	case SVM_EXIT_IRET:
-		/* The NMI handler is returning: NMIs may come again. */
-		svm->nmi_masked = false;
+		/*
+		 * The NMI handler is about to return: the exit comes before
+		 * the IRET runs, so NMIs stay masked until RIP moves on.
+		 */
 		svm_clr_intercept(vmcb, INTERCEPT_IRET);
+		svm->awaiting_iret = true;
+		svm->iret_rip = vmcb->save.rip;
 		return 1;
 	case SVM_EXIT_INVD:
 		svm_skip(vcpu, 2);
@@ -962,6 +996,14 @@ static int svm_handle_exit(struct vmm_vcpu *vcpu)
 		svm_inject_exception(vcpu, X86_TRAP_AC, true, 0);
 		return 1;
 	case SVM_EXIT_EXCP_BASE + X86_TRAP_DB:
+		if (svm->nmi_singlestep) {
+			/* Our own step over an NMI handler's IRET. */
+			svm->nmi_singlestep = false;
+			vmcb->save.dr6 &= ~BIT(14);	/* DR6.BS */
+			if (vmcb->save.rip == svm->iret_rip)
+				vmcb->save.rflags &= ~X86_EFLAGS_TF;
+			return 1;
+		}
 		svm_inject_exception(vcpu, X86_TRAP_DB, false, 0);
 		return 1;
 	case SVM_EXIT_VMRUN:
@@ -988,6 +1030,10 @@ static int svm_handle_exit(struct vmm_vcpu *vcpu)
 		vcpu->run->exit_reason = VMM_EXIT_SHUTDOWN;
 		return 0;
 	case SVM_EXIT_ERR32:
+		vmcb->save = svm->good_save;
+		vcpu->gpr[VMM_RAX] = vmcb->save.rax;
+		vcpu->gpr[VMM_RSP] = vmcb->save.rsp;
+		svm->save_dirty = true;
 		vcpu->run->exit_reason = VMM_EXIT_FAIL_ENTRY;
 		vcpu->run->fail_entry.hardware_entry_failure_reason = code;
 		vcpu->run->fail_entry.cpu = vcpu->cpu;
