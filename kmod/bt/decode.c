@@ -254,8 +254,11 @@ static int bt_decode_modrm(struct bt_insn *insn, struct bt_cursor *c,
 			if (insn->sib_index == 4)
 				insn->sib_index = 0xff;
 			base = v & 7;
-			insn->sib_base = base | ((insn->rex & BT_REX_B) ? 8 : 0);
-			if (base == 5 && insn->mod == 0) {
+			if (insn->rex & BT_REX_B)
+				base |= 8;
+			insn->sib_base = base;
+			/* Base 101 with mod 0 is disp32, REX.B or not. */
+			if ((base & 7) == 5 && insn->mod == 0) {
 				insn->sib_base = 0xff;
 				disp_size = 4;
 			}
@@ -455,8 +458,10 @@ int bt_decode(struct bt_insn *insn, const u8 *buf, unsigned int avail,
 		attr = bt_map_0f[b];
 		insn->opcode_map = BT_MAP_0F;
 		if (attr & F_ESC) {
-			insn->opcode_map = b == 0x38 ? BT_MAP_0F38 : BT_MAP_0F3A;
-			attr = b == 0x38 ? F_M : F_M | F_IB;
+			bool map38 = b == 0x38;
+
+			insn->opcode_map = map38 ? BT_MAP_0F38 : BT_MAP_0F3A;
+			attr = map38 ? F_M : F_M | F_IB;
 			ret = bt_fetch(&c, 1, &b);
 			if (ret)
 				return ret;

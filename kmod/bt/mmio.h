@@ -22,8 +22,8 @@
  *   ADD OR ADC SBB AND SUB XOR CMP in both directions (00-3B) and with an
  *   immediate (80 81 82 83), TEST 84 85 F6/0 F7/0, NOT/NEG F6 F7 /2 /3,
  *   INC/DEC FE FF /0 /1
- * Anything else is -EOPNOTSUPP (SSE/AVX moves, CMPXCHG8B/16B, BT*, PUSH/POP to
- * memory, MUL/DIV, CMPS/SCAS, segment register moves, ...).
+ * Anything else is -EOPNOTSUPP (SSE/AVX moves, CMPXCHG8B/16B, BT*,
+ * PUSH/POP to memory, MUL/DIV, CMPS/SCAS, segment register moves, ...).
  */
 #ifndef _VMM_BT_MMIO_H
 #define _VMM_BT_MMIO_H
@@ -41,8 +41,8 @@
  *                 bt_mmio_complete() op->is_write is true and op->data
  *                 holds what to write back to the same address (XCHG,
  *                 XADD, CMPXCHG, and the ALU ops whose destination is
- *                 memory except CMP and TEST, which only read).  Registers and flags are already
- *                 updated by then.
+ *                 memory except CMP and TEST, which only read).
+ *                 Registers and flags are already updated by then.
  * BT_MMIO_F_MOVS  MOVS: one side is MMIO, the other may be RAM.  Call
  *                 bt_mmio_movs_resolve() before doing the access; the RAM
  *                 side is op->src_seg:op->src_off or ES:op->dst_off.

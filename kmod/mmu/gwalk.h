@@ -52,7 +52,7 @@ struct gwalk_ctx {
 /* What a successful walk found, for callers that want more than the GPA. */
 struct gwalk_result {
 	u64 gpa;
-	u64 page_size;		/* 4 KiB, 2 MiB, 4 MiB or 1 GiB; 0: paging off */
+	u64 page_size;		/* 4K, 2M, 4M or 1G; 0: paging off */
 	int level;		/* level of the leaf entry (1: PTE); 0: none */
 	bool writable;		/* the access would be allowed as a write */
 	bool user;		/* user-accessible at every level */

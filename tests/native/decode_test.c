@@ -161,6 +161,15 @@ TEST(operands_64)
 	EXPECT_EQ(0xff, insn.sib_index);
 	EXPECT_FALSE(insn.rip_relative);
 
+	/* SIB base 101, mod 0, with REX.B: still disp32 and no base */
+	DECODE_OK(BT_MODE_LONG64, 0x41, 0x8b, 0x04, 0x25, 0x78, 0x56, 0x34,
+		  0x12);
+	EXPECT_EQ(0xff, insn.sib_base);
+	EXPECT_EQ(4, insn.disp_size);
+	/* ... and with mod 1 it is r13 */
+	DECODE_OK(BT_MODE_LONG64, 0x41, 0x8b, 0x44, 0x25, 0x08);
+	EXPECT_EQ(13, insn.sib_base);
+
 	/* REX.X with index 4 is r12, a real index */
 	DECODE_OK(BT_MODE_LONG64, 0x42, 0x8b, 0x04, 0x20);
 	EXPECT_EQ(12, insn.sib_index);

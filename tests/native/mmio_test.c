@@ -753,7 +753,8 @@ TEST(alu_flags_match_cpu)
 		if ((mine & mask) != (cpu_res & mask) ||
 		    ((rflags ^ cpu_fl) & check) ||
 		    ((rflags ^ before) & ~check & ~FL_AF)) {
-			TH_LOG("%s%d a=%llx b=%llx cf=%llu: res %llx/%llx fl %llx/%llx",
+			TH_LOG("%s%d a=%llx b=%llx cf=%llu: "
+			       "res %llx/%llx fl %llx/%llx",
 			       names[alu], size * 8, (unsigned long long)a,
 			       (unsigned long long)b, (unsigned long long)cf,
 			       (unsigned long long)mine,

@@ -47,7 +47,8 @@ $(NT_OUT)/decode_test: $(NT_OBJ)/decode_cases.o
 $(NT_OUT)/%_test: $(NT_DIR)/%_test.c $(NT_CODE_OBJS) $(NT_HDRS) \
 		$(KSRC)/.stamp
 	@mkdir -p $(dir $@)
-	$(CC) $(NT_CFLAGS) -Wno-sign-compare -Wno-unused-parameter -o $@ $< $(NT_CODE_OBJS) \
+	$(CC) $(NT_CFLAGS) -Wno-sign-compare -Wno-unused-parameter \
+		-o $@ $< $(NT_CODE_OBJS) \
 		$(filter $(NT_OBJ)/decode_cases.o,$^)
 
 # A developer's cross-check of decoder lengths against objdump (not run
