@@ -1084,6 +1084,13 @@ static int svm_vcpu_run(struct vmm_vcpu *vcpu)
 		}
 		cond_resched();
 		svm_inject_events(vcpu);
+		if (vcpu->run->request_interrupt_window && !vcpu->irq_pending &&
+		    svm_interrupt_allowed(vcpu)) {
+			/* The window asked for is open now: say so at once. */
+			vcpu->run->exit_reason = VMM_EXIT_IRQ_WINDOW_OPEN;
+			ret = 0;
+			break;
+		}
 
 		local_irq_disable();
 		cpu = smp_processor_id();
