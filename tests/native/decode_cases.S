@@ -316,6 +316,11 @@ bt_cases:
 	C64 addr32 movw $1, (%eax)
 	C64 movl $1, 0x12345678(,%r15,8)
 	C64 mov 0x7f(%r13,%r12,1), %spl
+	C64 mov (%r13,%rax,2), %eax
+	C64 mov (%r12,%r13,4), %r8
+	C64 mov 0x12345678(%r13), %r9w
+	C64 lea (%rbp,%r12), %rax
+	C64 add %r11b, 0x80(%r12)
 	C64 lea -0x80(%rbp), %rsp
 	C64 movss 0x10(%rip), %xmm3
 	C64 notrack jmp *%rax
