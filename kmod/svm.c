@@ -761,16 +761,15 @@ static void svm_skip(struct vmm_vcpu *vcpu, unsigned int len)
 static void svm_cpuid(struct vmm_vcpu *vcpu)
 {
 	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
-	const struct vmm_cpuid_entry *e;
+	struct vmm_cpuid_entry e;
 	u32 fn = vcpu->gpr[VMM_RAX], idx = vcpu->gpr[VMM_RCX];
 	u32 a = 0, b = 0, c = 0, d = 0;
 
-	e = vmm_cpuid_find(vcpu->vm, fn, idx);
-	if (e) {
-		a = e->eax;
-		b = e->ebx;
-		c = e->ecx;
-		d = e->edx;
+	if (vmm_cpuid_lookup(vcpu->vm, fn, idx, &e)) {
+		a = e.eax;
+		b = e.ebx;
+		c = e.ecx;
+		d = e.edx;
 		if (fn == 1) {
 			/* The initial APIC id and OSXSAVE are per vCPU. */
 			b = (b & 0x00ffffff) | (u32)vcpu->id << 24;

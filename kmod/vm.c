@@ -119,25 +119,31 @@ out:
 }
 
 /*
- * vmm_cpuid_find - the entry the guest sees for leaf @fn, subleaf @index
- * Runs with interrupts off in the exit path; the table is RCU-protected.
+ * vmm_cpuid_lookup - copy out the entry the guest sees for leaf @fn,
+ * subleaf @index.  Returns false when the table has none.  Called from
+ * the exit path, with or without interrupts off.
  */
-const struct vmm_cpuid_entry *vmm_cpuid_find(struct vmm_vm *vm, u32 fn,
-					     u32 index)
+bool vmm_cpuid_lookup(struct vmm_vm *vm, u32 fn, u32 index,
+		      struct vmm_cpuid_entry *out)
 {
-	struct vmm_cpuid_table *t = rcu_dereference_sched(vm->cpuid);
+	struct vmm_cpuid_table *t;
+	bool found = false;
 	int i;
 
-	if (!t)
-		return NULL;
-	for (i = 0; i < t->nent; i++) {
+	rcu_read_lock();
+	t = rcu_dereference(vm->cpuid);
+	for (i = 0; t && i < t->nent; i++) {
 		const struct vmm_cpuid_entry *e = &t->entries[i];
 
 		if (e->function == fn &&
-		    (!(e->flags & VMM_CPUID_FLAG_INDEXED) || e->index == index))
-			return e;
+		    (!(e->flags & VMM_CPUID_FLAG_INDEXED) || e->index == index)) {
+			*out = *e;
+			found = true;
+			break;
+		}
 	}
-	return NULL;
+	rcu_read_unlock();
+	return found;
 }
 
 static int vmm_vm_set_cpuid(struct vmm_vm *vm, struct vmm_cpuid __user *uc)

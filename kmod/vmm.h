@@ -151,8 +151,8 @@ long vmm_check_cap(unsigned long cap);
 long vmm_dev_create_vm(unsigned long flags);
 void vmm_vm_put(struct vmm_vm *vm);
 const struct vmm_slot *vmm_slot_find(struct vmm_vm *vm, u64 gfn);
-const struct vmm_cpuid_entry *vmm_cpuid_find(struct vmm_vm *vm, u32 fn,
-					     u32 index);
+bool vmm_cpuid_lookup(struct vmm_vm *vm, u32 fn, u32 index,
+		      struct vmm_cpuid_entry *out);
 int vmm_supported_cpuid(struct vmm_cpuid __user *ucpuid);
 
 /* vcpu.c */
