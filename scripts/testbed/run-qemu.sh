@@ -70,10 +70,14 @@ fi
 
 # Per run name and renamed into place, so that a run started from
 # another shell never boots a half-written initramfs.
+rm -f "$tap"
 if [ -z "$initrd" ]; then
 	initrd=$out/$name.cpio
-	"$here/mkinitramfs.sh" "$initrd.tmp" && mv "$initrd.tmp" "$initrd" ||
+	if ! "$here/mkinitramfs.sh" "$initrd.tmp" ||
+	   ! mv "$initrd.tmp" "$initrd"; then
+		echo "not ok $name: the initramfs could not be packed" >"$tap"
 		exit 2
+	fi
 fi
 
 accel=tcg

@@ -30,15 +30,8 @@ TB_RUN = $(TB)/run-qemu.sh -t $(TB_TIMEOUT) -p "$(VMM_PARAMS)"
 .SECONDEXPANSION:
 NATIVE_TESTS = $$(if $$(NT_PROGS),native-tests)
 
-# Each run leaves a .tap file; the summary judges them all, so one failed
-# run does not hide the others.
 check: all $(NATIVE_TESTS)
-	@rm -f $(TB_OUT)/*.tap
-	@$(TB)/run-native.sh || :
-	@$(TB_RUN) -n la57-on -5 -c $(TB_CPUS) -j check || :
-	@$(TB_RUN) -n la57-off -4 -c $(TB_CPUS) -j check || :
-	@$(TB)/summary.sh $$(ls $(TB_OUT)/native.tap 2>/dev/null) \
-		$(TB_OUT)/la57-on.tap $(TB_OUT)/la57-off.tap
+	@$(TB)/check.sh -t $(TB_TIMEOUT) -c $(TB_CPUS) -p "$(VMM_PARAMS)"
 
 check-native: $(NATIVE_TESTS)
 	@$(TB)/run-native.sh
