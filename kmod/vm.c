@@ -104,8 +104,10 @@ static int vmm_vm_set_slot(struct vmm_vm *vm,
 	if (s->used) {
 		/* Unmap the old range everywhere before it can be reused. */
 		vmm_tdp_zap_slot(vm, s);
-		s->used = false;
 	}
+	/* The MMU notifier reads the slots under the TDP lock. */
+	spin_lock(&vm->tdp.lock);
+	s->used = false;
 	if (ms.size) {
 		s->gfn = gfn;
 		s->npages = npages;
@@ -113,6 +115,7 @@ static int vmm_vm_set_slot(struct vmm_vm *vm,
 		s->flags = ms.flags;
 		s->used = true;
 	}
+	spin_unlock(&vm->tdp.lock);
 out:
 	mutex_unlock(&vm->lock);
 	return ret;
