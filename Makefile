@@ -67,6 +67,7 @@ $(O)/selftests/%: selftests/%.c $(ST_LIB) $(USER_LIB) $(wildcard selftests/*.h s
 	@mkdir -p $(dir $@)
 	$(CC) $(ST_CFLAGS) -static -pthread -o $@ $< $(ST_LIB) $(USER_LIB)
 
+-include tests/native/native.mk
 -include scripts/testbed/testbed.mk
 
 clean:
