@@ -28,9 +28,23 @@ ST_CFLAGS := $(USER_CFLAGS) -I$(KSRC)/tools/testing/selftests -I$(CURDIR)/selfte
 
 export KVER KDIR O KSRC
 
-.PHONY: all kmod user selftests ksrc check check-native demo bench clean
+.PHONY: all kmod kmod-next user selftests ksrc check check-native demo bench clean
 
 all: kmod user selftests
+
+# A newer LTS kernel to test beside KVER when its image and headers are
+# installed (.ci/run installs Debian's 6.12): built in a copy of kmod/.
+KVER_NEXT ?= $(shell ls -d /usr/src/linux-headers-6.12*-amd64 2>/dev/null | \
+	sed 's,/usr/src/linux-headers-,,' | sort -V | tail -n 1)
+KNEXT := $(O)/kmod-$(KVER_NEXT)
+export KVER_NEXT
+
+kmod-next:
+	@if [ -z "$(KVER_NEXT)" ] || [ ! -e /boot/vmlinuz-$(KVER_NEXT) ]; then \
+		echo "kmod-next: no 6.12 kernel installed, skipped"; exit 0; fi; \
+	mkdir -p $(KNEXT) && cp -r kmod include Kbuild $(KNEXT)/ && \
+	rm -f $(KNEXT)/kmod/.kver && \
+	$(MAKE) -C /usr/src/linux-headers-$(KVER_NEXT) M=$(KNEXT) modules
 
 # kbuild does not notice a change of kernel: start clean when KVER changes.
 kmod:

@@ -137,9 +137,14 @@ static int __init vmm_init(void)
 {
 	int ret;
 
+	if (strcmp(engine, "auto") && strcmp(engine, "svm")) {
+		pr_err("engine=%s: unknown engine (auto, svm; vmx and bt are not built yet)\n",
+		       engine);
+		return -EINVAL;
+	}
 	vmm_engine = vmm_pick_engine();
 	if (!vmm_engine) {
-		pr_err("no usable engine for engine=%s (this CPU shows neither usable AMD-V nor VT-x; the binary-translation engine is not there yet)\n",
+		pr_err("no usable engine for engine=%s: this CPU shows no usable AMD-V (VT-x and the binary-translation engine are not built yet)\n",
 		       engine);
 		return -ENODEV;
 	}

@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # `make check` after the build: native tests, the selftests in the machine
-# with 5-level and with 4-level host paging, then one summary.
+# with 5-level and with 4-level host paging, once more with nested paging
+# off (npt=0: the suite must report its tests as skipped, not fail), once
+# on the newer LTS kernel when one is installed (KVER_NEXT), then one
+# summary.
 #
 #   check.sh [run-qemu.sh options, e.g. -t 300 -c 2 -p npt=0]
 #
@@ -28,7 +31,17 @@ rm -f "$out"/*.tap
 "$here/run-qemu.sh" "$@" -n la57-on -5 -j check || :
 "$here/run-qemu.sh" "$@" -n la57-off -4 -j check || :
 
-runs=("$out/la57-on.tap" "$out/la57-off.tap")
+"$here/run-qemu.sh" "$@" -n npt-off -5 -c 1 -p npt=0 -j check || :
+runs=("$out/la57-on.tap" "$out/la57-off.tap" "$out/npt-off.tap")
+next_ko=$O/kmod-${KVER_NEXT:-}/kmod/vmm.ko
+if [ -n "${KVER_NEXT:-}" ] && [ -e "$next_ko" ]; then
+	name=k$(echo "$KVER_NEXT" | cut -d. -f1,2)
+	KVER=$KVER_NEXT VMM_KO=$next_ko \
+		"$here/run-qemu.sh" "$@" -n "$name" -5 -j check || :
+	runs+=("$out/$name.tap")
+else
+	echo "check: no newer kernel (KVER_NEXT) built: its run is left out"
+fi
 # Without native tests there is no native.tap, and that is no failure.
 [ -e "$out/native.tap" ] && runs=("$out/native.tap" "${runs[@]}")
 "$here/summary.sh" "${runs[@]}"

@@ -30,7 +30,7 @@ TB_RUN = $(TB)/run-qemu.sh -t $(TB_TIMEOUT) -p "$(VMM_PARAMS)"
 .SECONDEXPANSION:
 NATIVE_TESTS = $$(if $$(NT_PROGS),native-tests)
 
-check: all $(NATIVE_TESTS)
+check: all kmod-next $(NATIVE_TESTS)
 	@$(TB)/check.sh -t $(TB_TIMEOUT) -c $(TB_CPUS) -p "$(VMM_PARAMS)"
 
 check-native: $(NATIVE_TESTS)
