@@ -233,6 +233,70 @@ asm(
 VMM_GUEST_CODE(fxsave_guest);
 extern const unsigned char fxsave_guest_insn[];
 
+/*
+ * MSRs and exceptions inside the guest: RDMSR/WRMSR of MSRs the engine
+ * handles, #GP for one it does not, and #UD and #PF, which go to the
+ * guest's own handlers (they report on ports 0x81-0x83 and step over
+ * the faulting instruction).
+ */
+asm(
+"	.pushsection .rodata.guest, \"a\"\n"
+"	.code64\n"
+"msr_guest_start:\n"
+"	movl $0xc0000081, %ecx\n"		/* STAR, set by the test */
+"	rdmsr\n"
+"	outl %eax, $0x80\n"
+"	movl %edx, %eax\n"
+"	outl %eax, $0x80\n"
+"	movl $0x11112222, %eax\n"
+"	movl $0x33334444, %edx\n"
+"	wrmsr\n"
+"	movl $0x174, %ecx\n"			/* SYSENTER_CS */
+"	rdmsr\n"
+"	outl %eax, $0x80\n"
+"	movl $0xdeadbeef, %ecx\n"		/* no such MSR */
+"	rdmsr\n"
+"	wrmsr\n"
+"	ud2\n"
+"	movabsq $0x100000000, %rbx\n"		/* not mapped */
+"	movq (%rbx), %rax\n"
+"	hlt\n"
+"ud_handler:\n"
+"	pushq %rax\n"
+"	movl $6, %eax\n"
+"	outb %al, $0x81\n"
+"	addq $2, 8(%rsp)\n"			/* past the UD2 */
+"	popq %rax\n"
+"	iretq\n"
+"gp_handler:\n"
+"	pushq %rax\n"
+"	movl $13, %eax\n"
+"	outb %al, $0x81\n"
+"	movq 8(%rsp), %rax\n"			/* error code */
+"	outl %eax, $0x82\n"
+"	addq $2, 16(%rsp)\n"			/* past RDMSR/WRMSR */
+"	popq %rax\n"
+"	addq $8, %rsp\n"
+"	iretq\n"
+"pf_handler:\n"
+"	pushq %rax\n"
+"	movl $14, %eax\n"
+"	outb %al, $0x81\n"
+"	movq 8(%rsp), %rax\n"
+"	outl %eax, $0x82\n"
+"	movq %cr2, %rax\n"
+"	outl %eax, $0x83\n"
+"	shrq $32, %rax\n"
+"	outl %eax, $0x83\n"
+"	addq $3, 16(%rsp)\n"			/* past the MOV */
+"	popq %rax\n"
+"	addq $8, %rsp\n"
+"	iretq\n"
+"msr_guest_end:\n"
+"	.popsection\n");
+VMM_GUEST_CODE(msr_guest);
+extern const unsigned char ud_handler[], gp_handler[], pf_handler[];
+
 FIXTURE(exits) {
 	struct vmm_test t;
 };
@@ -251,6 +315,46 @@ static void long_mode(struct __test_metadata *_metadata, struct vmm_test *t)
 {
 	ASSERT_EQ(0, vmm_setup_long_mode(t->vcpu, GUEST_SYS, GUEST_CODE,
 					 GUEST_STACK));
+}
+
+TEST_F(exits, guest_msrs_and_exceptions)
+{
+	struct vmm_test *t = &self->t;
+	uint64_t star;
+	int i;
+
+	VMM_TEST_SETUP(t);
+	VMM_TEST_LOAD(t, msr_guest);
+	long_mode(_metadata, t);
+	ASSERT_EQ(0, vmm_set_idt_gate(t->vcpu, 6,
+				      GUEST_LABEL(ud_handler, msr_guest)));
+	ASSERT_EQ(0, vmm_set_idt_gate(t->vcpu, 13,
+				      GUEST_LABEL(gp_handler, msr_guest)));
+	ASSERT_EQ(0, vmm_set_idt_gate(t->vcpu, 14,
+				      GUEST_LABEL(pf_handler, msr_guest)));
+	ASSERT_EQ(0, vmm_set_msr(t->vcpu, 0xc0000081, 0x0023001000000000ULL));
+	ASSERT_EQ(0, vmm_set_msr(t->vcpu, 0x174, 0x10));
+
+	/* What the test set, the guest reads. */
+	ASSERT_EQ(0, vmm_test_out(_metadata, t->vcpu, 0x80, 4));
+	ASSERT_EQ(0x00230010, vmm_test_out(_metadata, t->vcpu, 0x80, 4));
+	ASSERT_EQ(0x10, vmm_test_out(_metadata, t->vcpu, 0x80, 4));
+	/* An unknown MSR is #GP(0), for RDMSR and WRMSR alike. */
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(13, vmm_test_out(_metadata, t->vcpu, 0x81, 1));
+		ASSERT_EQ(0, vmm_test_out(_metadata, t->vcpu, 0x82, 4));
+	}
+	ASSERT_EQ(6, vmm_test_out(_metadata, t->vcpu, 0x81, 1));
+	/* Not present, read, supervisor: error code 0; CR2 the address. */
+	ASSERT_EQ(14, vmm_test_out(_metadata, t->vcpu, 0x81, 1));
+	ASSERT_EQ(0, vmm_test_out(_metadata, t->vcpu, 0x82, 4));
+	ASSERT_EQ(0, vmm_test_out(_metadata, t->vcpu, 0x83, 4));
+	ASSERT_EQ(1, vmm_test_out(_metadata, t->vcpu, 0x83, 4));
+	vmm_test_run(_metadata, t->vcpu, VMM_EXIT_HLT);
+
+	/* What the guest wrote, the test reads. */
+	ASSERT_EQ(0, vmm_get_msr(t->vcpu, 0xc0000081, &star));
+	ASSERT_EQ(0x3333444411112222ULL, star);
 }
 
 TEST_F(exits, port_io_sizes)
