@@ -65,13 +65,16 @@ $(KSRC)/.stamp: $(KSRC_TAR)
 	touch $@
 ksrc: $(KSRC)/.stamp
 
-# ---- user tools: user/*.c, one program each, sharing user/lib*.c ----
+# ---- user tools: user/*.c, one program each, sharing user/lib*.c and
+# the disk layer user/block/*.c (io_uring through liburing) ----
 USER_PROGS := $(patsubst user/%.c,$(O)/bin/%,$(filter-out user/lib%,$(wildcard user/*.c)))
 USER_LIB := $(wildcard user/lib*.c)
+BLOCK_SRC := $(wildcard user/block/*.c)
+BLOCK_LIBS := -luring
 user: $(USER_PROGS)
-$(O)/bin/%: user/%.c $(USER_LIB) $(wildcard user/*.h) include/uapi/linux/vmm.h
+$(O)/bin/%: user/%.c $(USER_LIB) $(BLOCK_SRC) $(wildcard user/*.h user/block/*.h) include/uapi/linux/vmm.h
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -static -o $@ $< $(USER_LIB)
+	$(CC) $(USER_CFLAGS) -static -o $@ $< $(USER_LIB) $(BLOCK_SRC) $(BLOCK_LIBS)
 
 # ---- selftests: selftests/*_test.c on the kselftest harness ----
 ST_PROGS := $(patsubst selftests/%.c,$(O)/selftests/%,$(wildcard selftests/*_test.c))
