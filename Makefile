@@ -85,6 +85,7 @@ $(O)/selftests/%: selftests/%.c $(ST_LIB) $(USER_LIB) $(wildcard selftests/*.h s
 	$(CC) $(ST_CFLAGS) -static -pthread -o $@ $< $(ST_LIB) $(USER_LIB)
 
 -include tests/native/native.mk
+-include tests/disk/disk.mk
 -include scripts/testbed/testbed.mk
 
 clean:
