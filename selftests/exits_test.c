@@ -75,6 +75,43 @@ asm(
 "	.popsection\n");
 VMM_GUEST_CODE(string_guest);
 
+/*
+ * Real-mode string I/O: 16-bit SI/DI/CX, segment bases, a segment
+ * override, and DF=1 (elements in the order the CPU moves them).
+ */
+asm(
+"	.pushsection .rodata.guest, \"a\"\n"
+"	.code16\n"
+"string16_guest_start:\n"
+"	cld\n"
+"	movw $(" MAILBOX " >> 4), %ax\n"
+"	movw %ax, %ds\n"
+"	movw %ax, %es\n"
+"	movw $0x100, %si\n"			/* DS:SI = STR_SRC */
+"	movw $5, %cx\n"
+"	movw $0x64, %dx\n"
+"	rep outsb\n"
+"	std\n"
+"	movw $0x103, %si\n"
+"	movw $4, %cx\n"
+"	rep outsb\n"				/* backwards */
+"	cld\n"
+"	movw $0x200, %di\n"			/* ES:DI = STR_DST */
+"	movw $2, %cx\n"
+"	movw $0x65, %dx\n"
+"	rep insw\n"
+"	xorw %ax, %ax\n"
+"	movw %ax, %ds\n"
+"	movw $0x100, %si\n"
+"	movw $2, %cx\n"
+"	movw $0x66, %dx\n"
+"	rep outsb %es:(%si), (%dx)\n"		/* ES, not DS */
+"	hlt\n"
+"string16_guest_end:\n"
+"	.code64\n"
+"	.popsection\n");
+VMM_GUEST_CODE(string16_guest);
+
 asm(
 "	.pushsection .rodata.guest, \"a\"\n"
 "	.code64\n"
@@ -459,6 +496,52 @@ TEST_F(exits, string_io)
 	ASSERT_EQ(0, regs.rcx);
 	ASSERT_EQ(GUEST_DATA + BIG_COUNT, regs.rsi);
 	ASSERT_EQ(STR_DST + 8, regs.rdi);
+}
+
+/* Runs to a string OUT of @count bytes to @port; checks the bytes. */
+static void string_out(struct __test_metadata *_metadata,
+		       struct vmm_vcpu *vcpu, uint16_t port, uint32_t count,
+		       const char *bytes)
+{
+	const struct vmm_run *run = vcpu->run;
+
+	vmm_test_run(_metadata, vcpu, VMM_EXIT_IO);
+	ASSERT_EQ(VMM_EXIT_IO_OUT, run->io.direction);
+	ASSERT_EQ(port, run->io.port);
+	ASSERT_EQ(1, run->io.size);
+	ASSERT_EQ(count, run->io.count);
+	ASSERT_EQ(0, memcmp(vmm_io_data(vcpu), bytes, count));
+}
+
+TEST_F(exits, string_io_real_mode)
+{
+	struct vmm_test *t = &self->t;
+	const struct vmm_run *run;
+	struct vmm_regs regs;
+
+	VMM_TEST_SETUP(t);
+	run = t->vcpu->run;
+	VMM_TEST_LOAD(t, string16_guest);
+	memcpy(t->mem + STR_SRC, "ABCDE", 5);
+	ASSERT_EQ(0, vmm_setup_real_mode(t->vcpu, 0, GUEST_CODE,
+					 GUEST_STACK16));
+
+	string_out(_metadata, t->vcpu, 0x64, 5, "ABCDE");
+	string_out(_metadata, t->vcpu, 0x64, 4, "DCBA");
+	vmm_test_run(_metadata, t->vcpu, VMM_EXIT_IO);
+	ASSERT_EQ(VMM_EXIT_IO_IN, run->io.direction);
+	ASSERT_EQ(0x65, run->io.port);
+	ASSERT_EQ(2, run->io.size);
+	ASSERT_EQ(2, run->io.count);
+	memcpy(vmm_io_data(t->vcpu), "WXYZ", 4);
+	string_out(_metadata, t->vcpu, 0x66, 2, "AB");
+	ASSERT_EQ(0, memcmp(t->mem + STR_DST, "WXYZ", 4));
+	vmm_test_run(_metadata, t->vcpu, VMM_EXIT_HLT);
+
+	ASSERT_EQ(0, vmm_get_regs(t->vcpu, &regs));
+	ASSERT_EQ(0, regs.rcx);
+	ASSERT_EQ(0x102, regs.rsi);
+	ASSERT_EQ(0x204, regs.rdi);
 }
 
 /* Runs to an MMIO exit and checks where and how wide it is. */
