@@ -822,6 +822,22 @@ TEST_F(exits, fail_entry_keeps_state)
 	ASSERT_EQ(sregs.cr3, after.cr3);
 }
 
+/* An IDT in MMIO: delivering #UD reads a gate no RAM holds. */
+TEST_F(exits, delivery_through_mmio)
+{
+	struct vmm_test *t = &self->t;
+	struct vmm_sregs sregs;
+
+	VMM_TEST_SETUP(t);
+	VMM_TEST_LOAD(t, ud2_guest);
+	long_mode(_metadata, t);
+	ASSERT_EQ(0, vmm_get_sregs(t->vcpu, &sregs));
+	sregs.idt.base = GUEST_MMIO;
+	ASSERT_EQ(0, vmm_set_sregs(t->vcpu, &sregs));
+	vmm_test_run(_metadata, t->vcpu, VMM_EXIT_INTERNAL_ERROR);
+	ASSERT_EQ(VMM_INTERNAL_DELIVERY, t->vcpu->run->internal.suberror);
+}
+
 TEST_F(exits, mmio_undecodable)
 {
 	struct vmm_test *t = &self->t;
