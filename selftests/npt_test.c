@@ -9,6 +9,8 @@
  */
 #include "lib/vmm_test.h"
 
+#include <sys/wait.h>
+
 #define MAILBOX		__stringify(GUEST_MAILBOX)
 #define BIG_GPA		0x4000000ULL		/* 64 MiB */
 #define BIG_SIZE	0x4000000ULL		/* 64 MiB */
@@ -245,6 +247,51 @@ TEST_F_TIMEOUT(npt, backing_changes, 180)
 	ASSERT_EQ(BIG_GPA, t->vcpu->run->mmio.phys_addr);
 	ASSERT_EQ(0, t->vcpu->run->mmio.is_write);
 	ASSERT_EQ(8, t->vcpu->run->mmio.len);
+}
+
+/*
+ * fork() makes the slot's private memory copy-on-write: the guest's next
+ * writes must break the sharing like the parent's own writes do, never
+ * land in the pages the child still sees.
+ */
+TEST_F(npt, fork_copy_on_write)
+{
+	const uint64_t s1 = 0x100000000ULL, s2 = 0x200000000ULL;
+	struct npt_ctx *c = &self->c;
+	int status, go[2], bad;
+	uint64_t i;
+	pid_t pid;
+	char b;
+
+	NPT_SETUP(c);
+	command(_metadata, c, CMD_WRITE, s1);
+	ASSERT_EQ(0, pipe(go));
+	fflush(NULL);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		/* Once the parent's guest has written again, look. */
+		close(go[1]);
+		if (read(go[0], &b, 1) != 1)
+			_exit(2);
+		for (i = 0; i < BIG_PAGES; i++)
+			if (*page_word(c, i) != s1 + i)
+				_exit(1);
+		_exit(0);
+	}
+	close(go[0]);
+	command(_metadata, c, CMD_WRITE, s2);
+	ASSERT_EQ(1, write(go[1], "x", 1));
+	close(go[1]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	bad = WEXITSTATUS(status);
+	ASSERT_EQ(0, bad) TH_LOG("the child saw the guest's writes");
+	for (i = 0; i < BIG_PAGES; i++) {
+		ASSERT_EQ(s2 + i, *page_word(c, i)) TH_LOG("page %lu",
+							    (unsigned long)i);
+	}
+	check(_metadata, c, s2, BIG_PAGES, pattern_sum(s2, 1));
 }
 
 /* A slot at 512 GiB: entries past index 0 at the upper levels. */
