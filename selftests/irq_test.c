@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * irq_test - events injected from userspace reach the guest's handlers:
- * external interrupts through a 64-bit IDT and through the real-mode IVT,
+ * external interrupts through 64-bit and 32-bit IDTs and the real-mode IVT,
  * woken from HLT or delivered when the guest opens its interrupt window
  * (on its own or reported with request_interrupt_window), and NMIs, which
  * must not nest: a second NMI waits for the first handler's IRET.
@@ -18,6 +18,7 @@
 #define VEC_A		0x40
 #define VEC_B		0x41
 #define VEC_REAL	0x50
+#define VEC_PROT	0x60
 #define NMI_VECTOR	2
 
 /*
@@ -96,6 +97,25 @@ asm(
 "	.popsection\n");
 VMM_GUEST_CODE(real_irq_guest);
 extern const unsigned char real_handler[];
+
+asm(
+"	.pushsection .rodata.guest, \"a\"\n"
+"	.code32\n"
+"prot_irq_guest_start:\n"
+"	sti\n"
+"1:	hlt\n"
+"	jmp 1b\n"
+"prot_handler:\n"
+"	pushl %eax\n"
+"	movl $" __stringify(VEC_PROT) ", %eax\n"
+"	outb %al, $" __stringify(PORT_VECTOR) "\n"
+"	popl %eax\n"
+"	iret\n"
+"prot_irq_guest_end:\n"
+"	.code64\n"
+"	.popsection\n");
+VMM_GUEST_CODE(prot_irq_guest);
+extern const unsigned char prot_handler[];
 
 FIXTURE(irq) {
 	struct vmm_test t;
@@ -216,6 +236,29 @@ TEST_F(irq, real_mode_ivt)
 	vmm_test_run(_metadata, t->vcpu, VMM_EXIT_HLT);
 	ASSERT_EQ(0, vmm_get_regs(t->vcpu, &regs));
 	ASSERT_EQ(GUEST_STACK16, regs.rsp);
+}
+
+/* A 32-bit interrupt gate: EFLAGS, CS and EIP on the stack. */
+TEST_F(irq, protected_mode_idt)
+{
+	struct vmm_test *t = &self->t;
+	struct vmm_regs regs;
+
+	VMM_TEST_SETUP(t);
+	VMM_TEST_LOAD(t, prot_irq_guest);
+	ASSERT_EQ(0, vmm_setup_protected32(t->vcpu, GUEST_SYS, GUEST_CODE,
+					   GUEST_STACK));
+	ASSERT_EQ(0, vmm_set_idt_gate(t->vcpu, VEC_PROT,
+				      GUEST_LABEL(prot_handler,
+						  prot_irq_guest)));
+	vmm_test_run(_metadata, t->vcpu, VMM_EXIT_HLT);
+	ASSERT_EQ(0, vmm_vcpu_interrupt(t->vcpu, VEC_PROT));
+	ASSERT_EQ(VEC_PROT, vmm_test_out(_metadata, t->vcpu, PORT_VECTOR, 1));
+	ASSERT_EQ(0, vmm_get_regs(t->vcpu, &regs));
+	ASSERT_EQ(GUEST_STACK - 12 - 4, regs.rsp);
+	vmm_test_run(_metadata, t->vcpu, VMM_EXIT_HLT);
+	ASSERT_EQ(0, vmm_get_regs(t->vcpu, &regs));
+	ASSERT_EQ(GUEST_STACK, regs.rsp);
 }
 
 TEST_F(irq, nmi)
