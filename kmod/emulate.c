@@ -430,3 +430,94 @@ int vmm_emulate_complete(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
 	}
 	return 1;
 }
+
+/* A 16-bit operand of SMSW/LMSW: register, or memory at its address. */
+static int cr0_msw_operand(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
+			   const struct bt_insn *insn, u64 *gva)
+{
+	u64 ea;
+	u8 seg;
+
+	if (bt_insn_ea(insn, vcpu->gpr, ctx->rip + insn->len, &ea, &seg))
+		return -EINVAL;
+	*gva = seg_base(ctx, seg) + ea;
+	if (!ctx->cs_l)
+		*gva = (u32)*gva;
+	return 0;
+}
+
+/*
+ * vmm_emulate_cr0 - MOV to and from CR0, SMSW, LMSW and CLTS, for an
+ * engine that traps CR0 (to keep CR0.TS for itself while the guest's FPU
+ * state is not loaded).  @cr0 is the guest's view of CR0.  A read is
+ * finished here; for a write, *@new_cr0 is what the guest asks for and
+ * *@write is set: the engine checks and applies it.  RIP is advanced.
+ * Returns 1 to go on (or to inject ctx's fault), 0 with an internal-error
+ * exit for an instruction that is not one of these.
+ */
+int vmm_emulate_cr0(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
+		    u64 cr0, u64 *new_cr0, bool *write)
+{
+	struct bt_insn insn;
+	u64 *r, gva;
+	u16 msw;
+
+	*write = false;
+	if (emul_fetch_decode(vcpu, ctx, &insn))
+		goto fail;
+	if (insn.opcode_map != BT_MAP_0F)
+		goto fail;
+	r = &vcpu->gpr[insn.rm & 15];
+	switch (insn.opcode) {
+	case 0x20:	/* MOV r, CRn */
+		if (insn.reg != 0)
+			goto fail;
+		*r = ctx->cs_l ? cr0 : (u32)cr0;
+		break;
+	case 0x22:	/* MOV CRn, r */
+		if (insn.reg != 0)
+			goto fail;
+		*new_cr0 = ctx->cs_l ? *r : (u32)*r;
+		*write = true;
+		break;
+	case 0x06:	/* CLTS */
+		*new_cr0 = cr0 & ~X86_CR0_TS;
+		*write = true;
+		break;
+	case 0x01:
+		if (!insn.has_modrm || (insn.reg != 4 && insn.reg != 6))
+			goto fail;
+		if (insn.reg == 4) {	/* SMSW */
+			if (insn.mod == 3) {
+				if (insn.opsize == 2)
+					*r = (*r & ~0xffffULL) | (u16)cr0;
+				else
+					*r = insn.opsize == 8 ? cr0 : (u32)cr0;
+				break;
+			}
+			msw = cr0;
+			if (cr0_msw_operand(vcpu, ctx, &insn, &gva) ||
+			    emul_access(vcpu, ctx, gva, &msw, 2, GWALK_WRITE))
+				goto fail;
+			break;
+		}
+		/* LMSW: PE, MP, EM, TS; it can set PE but not clear it. */
+		if (insn.mod == 3) {
+			msw = *r;
+		} else if (cr0_msw_operand(vcpu, ctx, &insn, &gva) ||
+			   emul_access(vcpu, ctx, gva, &msw, 2, 0)) {
+			goto fail;
+		}
+		*new_cr0 = (cr0 & ~0xeULL) | (msw & 0xf) | (cr0 & X86_CR0_PE);
+		*write = true;
+		break;
+	default:
+		goto fail;
+	}
+	ctx->rip += insn.len;
+	return 1;
+fail:
+	if (ctx->fault_vector >= 0)
+		return 1;
+	return vmm_exit_internal(vcpu, VMM_INTERNAL_EMULATION, 0, ctx->rip);
+}

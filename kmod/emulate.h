@@ -8,6 +8,8 @@
 #ifndef _VMM_EMULATE_H
 #define _VMM_EMULATE_H
 
+#include <asm/trapnr.h>
+
 #include "vmm.h"
 #include "bt/decode.h"
 #include "bt/mmio.h"
@@ -58,10 +60,20 @@ struct vmm_mmio_pending {
 	struct bt_mmio op;
 };
 
+/* Make @ctx ask for a #GP(0) instead of finishing the instruction. */
+static inline void ctx_fault_gp(struct vmm_guest_ctx *ctx)
+{
+	ctx->fault_vector = X86_TRAP_GP;
+	ctx->fault_has_error = true;
+	ctx->fault_error = 0;
+}
+
 int vmm_emulate_pio(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
 		    const struct vmm_pio *pio, struct vmm_pio_pending *pend);
 int vmm_emulate_mmio(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
 		     u64 gpa, struct vmm_mmio_pending *pend);
+int vmm_emulate_cr0(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
+		    u64 cr0, u64 *new_cr0, bool *write);
 int vmm_emulate_complete(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
 			 struct vmm_pio_pending *pio,
 			 struct vmm_mmio_pending *mmio);

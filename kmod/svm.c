@@ -52,6 +52,14 @@ struct svm_vcpu {
 	u32 asid;
 	u32 asid_generation;	/* 0: must take a new ASID */
 	u64 efer;		/* what the guest sees: SVME hidden */
+	/*
+	 * Lazy FPU: the guest's FPU state is loaded only once it uses it.
+	 * Until then the VMCB's CR0 has TS and MP set on top of the guest's
+	 * own CR0 (guest_cr0), CR0 accesses are intercepted so the guest
+	 * sees its own, and #NM is intercepted to load the state.
+	 */
+	bool fpu_active;
+	u64 guest_cr0;
 	u64 apic_base;
 	bool nmi_masked;	/* an NMI handler runs until its IRET */
 	bool awaiting_iret;	/* its IRET was seen, at iret_rip... */
@@ -81,6 +89,54 @@ static inline void svm_set_intercept(struct vmcb *vmcb, int bit)
 static inline void svm_clr_intercept(struct vmcb *vmcb, int bit)
 {
 	vmcb->control.intercepts[bit / 32] &= ~BIT(bit % 32);
+}
+
+#define SVM_LAZY_CR0	(X86_CR0_TS | X86_CR0_MP)
+
+/* The guest's CR0, whichever of the two places holds it now. */
+static u64 svm_guest_cr0(struct svm_vcpu *svm)
+{
+	return svm->fpu_active ? svm->vmcb->save.cr0 : svm->guest_cr0;
+}
+
+static void svm_fpu_intercepts(struct vmcb *vmcb, bool on)
+{
+	if (on) {
+		svm_set_intercept(vmcb, INTERCEPT_CR0_READ);
+		svm_set_intercept(vmcb, INTERCEPT_CR0_WRITE);
+		svm_set_intercept(vmcb, INTERCEPT_EXCEPTION_OFFSET +
+				  X86_TRAP_NM);
+	} else {
+		svm_clr_intercept(vmcb, INTERCEPT_CR0_READ);
+		svm_clr_intercept(vmcb, INTERCEPT_CR0_WRITE);
+		svm_clr_intercept(vmcb, INTERCEPT_EXCEPTION_OFFSET +
+				  X86_TRAP_NM);
+	}
+}
+
+/* The guest touched its FPU: load its state, give it CR0 as it is. */
+static void svm_fpu_activate(struct vmm_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	fpu_swap_kvm_fpstate(&vcpu->fpu, true);
+	svm->vmcb->save.cr0 = svm->guest_cr0;
+	svm_fpu_intercepts(svm->vmcb, false);
+	svm->fpu_active = true;
+}
+
+/* Before returning to userspace: the host's FPU state goes back. */
+static void svm_fpu_deactivate(struct vmm_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	if (!svm->fpu_active)
+		return;
+	svm->guest_cr0 = svm->vmcb->save.cr0;
+	fpu_swap_kvm_fpstate(&vcpu->fpu, false);
+	svm->vmcb->save.cr0 = svm->guest_cr0 | SVM_LAZY_CR0;
+	svm_fpu_intercepts(svm->vmcb, true);
+	svm->fpu_active = false;
 }
 
 /* ---- hardware on/off ---- */
@@ -288,7 +344,10 @@ static void svm_vcpu_reset(struct vmm_vcpu *vcpu)
 	s->gdtr.limit = s->idtr.limit = 0xffff;
 	s->rip = 0xfff0;
 	s->rflags = X86_EFLAGS_FIXED;
-	s->cr0 = X86_CR0_ET | X86_CR0_CD | X86_CR0_NW;
+	svm->fpu_active = false;
+	svm->guest_cr0 = X86_CR0_ET | X86_CR0_CD | X86_CR0_NW;
+	s->cr0 = svm->guest_cr0 | SVM_LAZY_CR0;
+	svm_fpu_intercepts(vmcb, true);
 	s->dr6 = 0xffff0ff0;	/* DR6 and DR7 at RESET */
 	s->dr7 = 0x400;
 	s->efer = EFER_SVME;
@@ -383,7 +442,7 @@ static void svm_get_sregs(struct vmm_vcpu *vcpu, struct vmm_sregs *sr)
 	sr->gdt.limit = s->gdtr.limit;
 	sr->idt.base = s->idtr.base;
 	sr->idt.limit = s->idtr.limit;
-	sr->cr0 = s->cr0;
+	sr->cr0 = svm_guest_cr0(svm);
 	sr->cr2 = s->cr2;
 	sr->cr3 = s->cr3;
 	sr->cr4 = s->cr4;
@@ -417,7 +476,8 @@ static int svm_set_sregs(struct vmm_vcpu *vcpu, const struct vmm_sregs *sr)
 	s->gdtr.limit = sr->gdt.limit;
 	s->idtr.base = sr->idt.base;
 	s->idtr.limit = sr->idt.limit;
-	s->cr0 = sr->cr0;
+	svm->guest_cr0 = sr->cr0;
+	s->cr0 = sr->cr0 | (svm->fpu_active ? 0 : SVM_LAZY_CR0);
 	s->cr2 = sr->cr2;
 	s->cr3 = sr->cr3;
 	s->cr4 = sr->cr4;
@@ -811,7 +871,7 @@ static void svm_fill_ctx(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx)
 	};
 	int i;
 
-	ctx->cr0 = s->cr0;
+	ctx->cr0 = svm_guest_cr0(to_svm(vcpu));
 	ctx->cr3 = s->cr3;
 	ctx->cr4 = s->cr4;
 	ctx->efer = s->efer & ~EFER_SVME;
@@ -904,6 +964,60 @@ static int svm_handle_npf(struct vmm_vcpu *vcpu)
 	return ret;
 }
 
+/*
+ * svm_set_cr0 - a guest write to CR0 while CR0 is intercepted (lazy FPU).
+ * Does what the CPU would: the architectural checks, long mode switched
+ * on or off with paging (EFER.LMA), a TLB flush when translation changes.
+ * Returns false for a value the CPU would refuse with #GP.
+ */
+static bool svm_set_cr0(struct vmm_vcpu *vcpu, u64 cr0)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_save_area *s = &svm->vmcb->save;
+	u64 old = svm->guest_cr0;
+	/* LMA lives in the VMCB: the CPU sets it while CR0 is not ours. */
+	u64 lma = s->efer & EFER_LMA;
+
+	cr0 |= X86_CR0_ET;
+	if ((cr0 >> 32) || ((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE)) ||
+	    ((cr0 & X86_CR0_NW) && !(cr0 & X86_CR0_CD)))
+		return false;
+	if (!(old & X86_CR0_PG) && (cr0 & X86_CR0_PG) &&
+	    (svm->efer & EFER_LME)) {
+		if (!(s->cr4 & X86_CR4_PAE))
+			return false;
+		lma = EFER_LMA;
+	} else if ((old & X86_CR0_PG) && !(cr0 & X86_CR0_PG)) {
+		lma = 0;
+	}
+	svm->efer = (svm->efer & ~EFER_LMA) | lma;
+	s->efer = svm->efer | EFER_SVME;
+	svm->guest_cr0 = cr0;
+	s->cr0 = cr0 | SVM_LAZY_CR0;
+	if ((old ^ cr0) & (X86_CR0_PG | X86_CR0_WP | X86_CR0_CD | X86_CR0_NW))
+		svm->asid_generation = 0;	/* a fresh ASID: no stale TLB */
+	return true;
+}
+
+static int svm_handle_cr0(struct vmm_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmm_guest_ctx ctx;
+	bool write;
+	u64 cr0;
+	int ret;
+
+	svm_fill_ctx(vcpu, &ctx);
+	ret = vmm_emulate_cr0(vcpu, &ctx, svm->guest_cr0, &cr0, &write);
+	if (ctx.fault_vector < 0 && write && !svm_set_cr0(vcpu, cr0))
+		ctx_fault_gp(&ctx);
+	if (ctx.fault_vector >= 0)
+		svm_emul_fault(vcpu, &ctx);
+	else if (ret > 0)
+		svm_put_ctx(vcpu, &ctx);
+	return ret;
+}
+
 static int svm_handle_msr(struct vmm_vcpu *vcpu)
 {
 	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
@@ -968,6 +1082,16 @@ static int svm_handle_exit(struct vmm_vcpu *vcpu)
 		return 1;	/* the host took it when GIF came back */
 	case SVM_EXIT_VINTR:
 		return svm_handle_vintr(vcpu);
+	case SVM_EXIT_READ_CR0:
+	case SVM_EXIT_WRITE_CR0:
+		return svm_handle_cr0(vcpu);
+	case SVM_EXIT_EXCP_BASE + X86_TRAP_NM:
+		/* The guest's own TS or EM: its #NM.  Else it is ours. */
+		if (svm->guest_cr0 & (X86_CR0_TS | X86_CR0_EM))
+			svm_inject_exception(vcpu, X86_TRAP_NM, false, 0);
+		else
+			svm_fpu_activate(vcpu);
+		return 1;
 	case SVM_EXIT_CPUID:
 		svm_cpuid(vcpu);
 		return 1;
@@ -1131,6 +1255,7 @@ static int svm_vcpu_run(struct vmm_vcpu *vcpu)
 			break;
 	}
 out:
+	svm_fpu_deactivate(vcpu);
 	svm_fill_run(vcpu);
 	return ret;
 }

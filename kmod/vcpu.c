@@ -17,17 +17,6 @@
 
 #include "vmm.h"
 
-/* The guest's FPU state is loaded only while VMM_RUN is in progress. */
-static void vmm_vcpu_fpu_enter(struct vmm_vcpu *vcpu)
-{
-	fpu_swap_kvm_fpstate(&vcpu->fpu, true);
-}
-
-static void vmm_vcpu_fpu_leave(struct vmm_vcpu *vcpu)
-{
-	fpu_swap_kvm_fpstate(&vcpu->fpu, false);
-}
-
 static void vmm_kick_ipi(void *unused)
 {
 	/* The IPI itself forces the #VMEXIT; nothing to do here. */
@@ -112,16 +101,13 @@ int vmm_write_guest(struct vmm_vcpu *vcpu, u64 gpa, const void *buf,
 static long vmm_vcpu_run(struct vmm_vcpu *vcpu)
 {
 	struct vmm_run *run = vcpu->run;
-	long ret;
 
 	if (run->immediate_exit) {
 		run->exit_reason = VMM_EXIT_INTR;
 		return -EINTR;
 	}
-	vmm_vcpu_fpu_enter(vcpu);
-	ret = vmm_engine->vcpu_run(vcpu);
-	vmm_vcpu_fpu_leave(vcpu);
-	return ret;
+	/* The engine loads the guest's FPU state if and when it is used. */
+	return vmm_engine->vcpu_run(vcpu);
 }
 
 static long vmm_vcpu_msrs(struct vmm_vcpu *vcpu, struct vmm_msrs __user *um,
