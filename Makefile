@@ -65,16 +65,19 @@ $(KSRC)/.stamp: $(KSRC_TAR)
 	touch $@
 ksrc: $(KSRC)/.stamp
 
-# ---- user tools: user/*.c, one program each, sharing user/lib*.c and
-# the disk layer user/block/*.c (io_uring through liburing) ----
+# ---- user tools: user/*.c, one program each, sharing user/lib*.c; the
+# programs that serve disks also get user/block/*.c and liburing ----
 USER_PROGS := $(patsubst user/%.c,$(O)/bin/%,$(filter-out user/lib%,$(wildcard user/*.c)))
 USER_LIB := $(wildcard user/lib*.c)
 BLOCK_SRC := $(wildcard user/block/*.c)
 BLOCK_LIBS := -luring
+BLOCK_PROGS := $(O)/bin/vmm-img
+$(BLOCK_PROGS): USER_LINK = $(BLOCK_SRC) $(BLOCK_LIBS)
+$(BLOCK_PROGS): $(BLOCK_SRC) $(wildcard user/block/*.h)
 user: $(USER_PROGS)
-$(O)/bin/%: user/%.c $(USER_LIB) $(BLOCK_SRC) $(wildcard user/*.h user/block/*.h) include/uapi/linux/vmm.h
+$(O)/bin/%: user/%.c $(USER_LIB) $(wildcard user/*.h) include/uapi/linux/vmm.h
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -static -o $@ $< $(USER_LIB) $(BLOCK_SRC) $(BLOCK_LIBS)
+	$(CC) $(USER_CFLAGS) -static -o $@ $< $(USER_LIB) $(USER_LINK)
 
 # ---- selftests: selftests/*_test.c on the kselftest harness ----
 ST_PROGS := $(patsubst selftests/%.c,$(O)/selftests/%,$(wildcard selftests/*_test.c))
