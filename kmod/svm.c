@@ -344,7 +344,7 @@ static void svm_vcpu_reset(struct vmm_vcpu *vcpu)
 	s->gdtr.limit = s->idtr.limit = 0xffff;
 	s->rip = 0xfff0;
 	s->rflags = X86_EFLAGS_FIXED;
-	svm->fpu_active = false;
+	/* Callers have put the guest's FPU state away (fpu_active false). */
 	svm->guest_cr0 = X86_CR0_ET | X86_CR0_CD | X86_CR0_NW;
 	s->cr0 = svm->guest_cr0 | SVM_LAZY_CR0;
 	svm_fpu_intercepts(vmcb, true);
@@ -1149,6 +1149,7 @@ static int svm_handle_exit(struct vmm_vcpu *vcpu)
 		return 1;
 	case SVM_EXIT_SHUTDOWN:
 		/* The VMCB is undefined after a shutdown: start over. */
+		svm_fpu_deactivate(vcpu);
 		svm_vcpu_reset(vcpu);
 		vcpu->run->exit_reason = VMM_EXIT_SHUTDOWN;
 		return 0;

@@ -114,4 +114,40 @@ TEST(guest_cr0_view)
 	vmm_test_teardown(&t);
 }
 
+asm(
+"	.pushsection .rodata.guest, \"a\"\n"
+"	.code64\n"
+"shutdown_guest_start:\n"
+"	movl $0x77777777, %eax\n"
+"	movq %rax, %xmm2\n"		/* the guest's FPU state is now loaded */
+"	ud2\n"				/* no IDT gate: a triple fault */
+"shutdown_guest_end:\n"
+"	.popsection\n");
+VMM_GUEST_CODE(shutdown_guest);
+
+/*
+ * A triple fault resets the vCPU: the guest's FPU state, loaded at that
+ * moment, must be put away first, or this process would go on with it.
+ */
+TEST(shutdown_returns_host_fpu)
+{
+	const uint64_t mine = 0x1234567887654321ULL;
+	struct vmm_test t;
+	uint64_t after;
+	int ret;
+
+	VMM_TEST_SETUP(&t);
+	VMM_TEST_LOAD(&t, shutdown_guest);
+	ASSERT_EQ(0, vmm_setup_long_mode(t.vcpu, GUEST_SYS, GUEST_CODE,
+					 GUEST_STACK));
+	asm volatile("movq %0, %%xmm2" : : "r"(mine) : "xmm2");
+	ret = ioctl(t.vcpu->fd, VMM_RUN, 0);
+	asm volatile("movq %%xmm2, %0" : "=r"(after));
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(VMM_EXIT_SHUTDOWN, t.vcpu->run->exit_reason);
+	ASSERT_EQ(mine, after) TH_LOG("host XMM2 became %#llx",
+				      (unsigned long long)after);
+	vmm_test_teardown(&t);
+}
+
 TEST_HARNESS_MAIN
