@@ -407,8 +407,7 @@ static bool names_field(const char *msg, const char *keys)
 static bool probes_raw(const FIXTURE_VARIANT(bad) *v)
 {
 	return v->damage <= D_TRUNC_700 || v->damage == D_FOOTER_COOKIE_BOTH ||
-	       (v->base == BI_FIXED && (v->damage == D_TRUNC_FOOTER ||
-					v->damage == D_TRUNC_1));
+	       v->damage == D_TRUNC_FOOTER || v->damage == D_TRUNC_1;
 }
 
 static enum vdisk_fmt open_fmt(enum bi_base b)
@@ -443,6 +442,14 @@ TEST_F(bad, refused)
 		memset(&err, 0, sizeof(err));
 		ret = vdisk_open(&d, self->img, fmts[fmt_i], flags[fmt_i],
 				 &err);
+		if (ret == 0) {
+			struct vdisk_info info;
+
+			vdisk_get_info(d, &info);
+			TH_LOG("opened as %s (asked %s)",
+			       vdisk_fmt_name(info.fmt),
+			       vdisk_fmt_name(fmts[fmt_i]));
+		}
 		if (ret == 0 && variant->expect == MAY_REPAIR) {
 			/* Repaired: then it must read right. */
 			ret = vd_compare_buf(d, self->mirror, self->size, &bad);
