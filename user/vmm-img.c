@@ -59,7 +59,14 @@ static void __printf(1, 2) error(const char *fmt, ...)
 static int vdisk_failed(const char *path, int ret,
 			const struct vdisk_error *err)
 {
-	if (err && err->msg[0])
+	/* The layer names its open flag; a person needs the option. */
+	static const char flag[] = "VDISK_O_IGNORE_PARENT overrides";
+	const char *f;
+
+	if (err && err->msg[0] && (f = strstr(err->msg, flag)))
+		error("%.*s-U (--ignore-parent) overrides%s",
+		      (int)(f - err->msg), err->msg, f + sizeof(flag) - 1);
+	else if (err && err->msg[0])
 		error("%s", err->msg);
 	else
 		error("%s: %s", path, strerror(ret < 0 ? -ret : ret));
@@ -1310,6 +1317,11 @@ static int cmd_convert(int argc, char **argv)
 		      src, sin.size, VDISK_SECTOR);
 		return 1;
 	}
+	if (sin.fmt == VDISK_FMT_RAW && sin.file_size > sin.size &&
+	    sin.file_size - sin.size < VDISK_SECTOR)
+		/* The disk is whole sectors: say what is left behind. */
+		fprintf(stderr, "vmm-img convert: warning: %s: the last %" PRIu64 " bytes are not a whole sector and are not copied\n",
+			src, sin.file_size - sin.size);
 	if (cv_create(dst, &o, sin.size)) {
 		vdisk_close(cv.src);
 		return 1;
@@ -1487,10 +1499,10 @@ static int cmd_resize(int argc, char **argv)
 	struct vdisk_info *in;
 	uint64_t size, old, arg;
 	bool shrink = false;
-	const char *path, *s;
+	const char *path, *s, *pos[3];
 	char h[32];
 	struct vdisk *d;
-	int c, ret, sign = 0;
+	int c, n, ret, sign = 0;
 
 	/*
 	 * "-" starts the options, so "-1G" would be taken for one: stop
@@ -1508,23 +1520,23 @@ static int cmd_resize(int argc, char **argv)
 			return bad_option(argv);
 		}
 	}
-	/* Options may follow FILE SIZE too, as in every other verb. */
-	for (c = argc - 1; c > optind + 1; c--) {
-		if (!strcmp(argv[c], "--shrink")) {
+	/* --shrink may follow FILE SIZE too, as options do in other verbs. */
+	for (c = optind, n = 0; c < argc; c++) {
+		if (!strcmp(argv[c], "--shrink"))
 			shrink = true;
-			argc--;
-		} else {
-			break;
-		}
+		else if (strcmp(argv[c], "--") && n < 3)
+			pos[n++] = argv[c];
+		else if (strcmp(argv[c], "--"))
+			n++;
 	}
-	if (argc - optind != 2)
+	if (n != 2)
 		return bad_usage("expected FILE and SIZE");
-	path = argv[optind];
-	s = argv[optind + 1];
+	path = pos[0];
+	s = pos[1];
 	if (*s == '+' || *s == '-')
 		sign = *s++ == '+' ? 1 : -1;
 	if (parse_size(s, &arg) < 0)
-		return bad_usage("bad size '%s'", argv[optind + 1]);
+		return bad_usage("bad size '%s'", pos[1]);
 
 	in = malloc(sizeof(*in));
 	if (!in) {
