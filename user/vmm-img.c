@@ -906,14 +906,17 @@ static void cv_slot_done(struct cv_slot *s)
 
 static bool all_zero(const unsigned char *p, uint64_t len)
 {
-	const uint64_t *w = (const uint64_t *)p;
-	uint64_t i;
+	int i;
 
-	/* Lengths are sector multiples and buffers page-aligned. */
-	for (i = 0; i < len / 8; i++)
-		if (w[i])
+	/*
+	 * Lengths are whole sectors.  Sixteen zero bytes, then each byte
+	 * equal to the one sixteen before it: libc's vectorised memcmp
+	 * scans an empty disk several times faster than a plain loop.
+	 */
+	for (i = 0; i < 16; i++)
+		if (p[i])
 			return false;
-	return true;
+	return !memcmp(p, p + 16, len - 16);
 }
 
 static void cv_write_done(struct vdisk_req *req, int result)
