@@ -469,14 +469,17 @@ static int info_chain(const struct vdisk_info *top, unsigned int flags,
 	/* The layer refuses loops; depth bounds the walk all the same. */
 	while (cur->fmt == VDISK_FMT_VHD_DIFF && cur->parent[0] &&
 	       n < top->depth) {
-		struct chain_level *nc = realloc(c, (n + 1) * sizeof(*c));
+		/* Before realloc() moves what @cur points into. */
+		char *path = strdup(cur->parent);
+		struct chain_level *nc;
 
-		if (!nc)
+		nc = path ? realloc(c, (n + 1) * sizeof(*c)) : NULL;
+		if (!nc) {
+			free(path);
 			goto nomem;
+		}
 		c = nc;
-		c[n].path = strdup(cur->parent);
-		if (!c[n].path)
-			goto nomem;
+		c[n].path = path;
 		err.msg[0] = '\0';
 		ret = vdisk_open(&d, c[n].path, VDISK_FMT_AUTO,
 				 flags | VDISK_O_RDONLY, &err);
