@@ -218,11 +218,6 @@ bool have_prog(const char *name)
 	return run_cmd(NULL, 0, "command -v %s >/dev/null", name) == 0;
 }
 
-bool have_vmm_img(void)
-{
-	return VMM_IMG[0] && access(VMM_IMG, X_OK) == 0;
-}
-
 int qemu_vpc_size(const char *path, uint64_t *size)
 {
 	char out[4096], *p;

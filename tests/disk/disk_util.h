@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include "block/vdisk.h"
 
@@ -61,7 +62,11 @@ void rnd_fill(void *buf, size_t len, uint64_t seed);
 int run_cmd(char *out, size_t outlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 bool have_prog(const char *name);
-bool have_vmm_img(void);
+/* Inline: VMM_IMG is the including test's, built after vmm-img.c. */
+static inline bool have_vmm_img(void)
+{
+	return VMM_IMG[0] && access(VMM_IMG, X_OK) == 0;
+}
 /* qemu-img's idea of a VHD's virtual size (-f vpc). */
 int qemu_vpc_size(const char *path, uint64_t *size);
 

@@ -369,7 +369,7 @@ TEST_F_TIMEOUT(workload, random, 240)
 		ret = vdisk_open(&d, self->top, VDISK_FMT_AUTO, 0, &err);
 		ASSERT_EQ(0, ret) TH_LOG("open %s: %s", self->top, err.msg);
 		w->d = d;
-		ret = wl_run(w, 1500, round ? WL_DEPTH : 8);
+		ret = wl_run(w, 3000, round ? WL_DEPTH : 8);
 		EXPECT_EQ(0, ret) TH_LOG("%s", w->why);
 		ret = vd_compare_buf(d, self->mirror, self->size, &bad);
 		EXPECT_EQ(0, ret) TH_LOG("round %d: byte %llu differs", round,
