@@ -893,7 +893,11 @@ struct convert {
 
 static void cv_fail(struct convert *cv, int err, bool write, uint64_t off)
 {
-	if (cv->err)
+	/*
+	 * The first failure is the one to report, but requests the layer
+	 * cancelled because of another's failure only hide that one.
+	 */
+	if (cv->err && (cv->err != -ECANCELED || err == -ECANCELED))
 		return;
 	cv->err = err;
 	cv->err_write = write;
