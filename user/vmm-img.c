@@ -1383,10 +1383,10 @@ static int cmd_convert(int argc, char **argv)
 		      cv.err_write ? dst : src, cv.err_off, strerror(-ret));
 		goto fail;
 	}
-	cv_free(&cv);
 	vdisk_close(cv.src);
 	/* Close flushes: only then is the new image complete on disk. */
 	ret = vdisk_close(cv.dst);
+	cv_free(&cv);
 	if (ret < 0) {
 		error("%s: flushing and closing: %s", dst, strerror(-ret));
 		unlink(dst);
@@ -1394,9 +1394,15 @@ static int cmd_convert(int argc, char **argv)
 	}
 	return 0;
 fail:
-	cv_free(&cv);
+	/*
+	 * Closing reaps what is still in flight, into the slots: free them
+	 * last.  cv.err is set, so a read reaped now writes nothing.
+	 */
+	if (!cv.err)
+		cv.err = -EIO;
 	vdisk_close(cv.src);
 	vdisk_close(cv.dst);
+	cv_free(&cv);
 	unlink(dst);
 	return 1;
 }
