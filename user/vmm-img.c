@@ -20,6 +20,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -891,6 +892,24 @@ struct convert {
 	struct progress prog;
 };
 
+/* Set by SIGINT/SIGTERM: convert stops, drains and removes DST. */
+static volatile sig_atomic_t cv_interrupted;
+
+static void cv_on_signal(int sig)
+{
+	(void)sig;
+	cv_interrupted = 1;
+}
+
+static void cv_catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = cv_on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 static void cv_fail(struct convert *cv, int err, bool write, uint64_t off)
 {
 	/*
@@ -1087,6 +1106,8 @@ static int cv_run(struct convert *cv)
 
 	progress_update(&cv->prog, 0, cv->size);
 	for (;;) {
+		if (cv_interrupted && !cv->err)
+			cv->err = -EINTR;
 		for (i = 0; i < cv->nslots && !cv->err; i++)
 			if (!cv->slots[i].busy && cv->next < cv->size)
 				cv_read(cv, &cv->slots[i]);
@@ -1375,8 +1396,14 @@ static int cmd_convert(int argc, char **argv)
 		goto fail;
 	}
 	progress_init(&cv.prog, "converting", force_progress);
+	/* A half-written DST must not be left behind looking complete. */
+	cv_catch_signals();
 	ret = cv_run(&cv);
 	progress_end(&cv.prog);
+	if (ret == -EINTR && cv_interrupted) {
+		error("interrupted; %s removed", dst);
+		goto fail;
+	}
 	if (ret < 0) {
 		error("%s %s at offset %" PRIu64 ": %s",
 		      cv.err_write ? "writing" : "reading",
