@@ -520,7 +520,8 @@ static const char info_usage[] =
 "                         diff) instead of probing it\n"
 "  -U, --ignore-parent    open a differencing disk although its parent's\n"
 "                         UUID or timestamp does not match\n"
-"      --json             print one JSON object (keys in vmm-img(1))\n"
+"      --json             print one JSON object (its keys:\n"
+"                         Documentation/vmm-img.rst)\n"
 "  -h, --help             this text\n";
 
 static int cmd_info(int argc, char **argv)
