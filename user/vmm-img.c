@@ -60,14 +60,26 @@ static void __printf(1, 2) error(const char *fmt, ...)
 static int vdisk_failed(const char *path, int ret,
 			const struct vdisk_error *err)
 {
-	/* The layer names its open flag; a person needs the option. */
+	/*
+	 * The layer names its open flag; a person needs the option, where
+	 * the verb has one (info, convert), and no hint where it has not.
+	 */
 	static const char flag[] = "VDISK_O_IGNORE_PARENT overrides";
+	bool has_u = !strcmp(verb, "info") || !strcmp(verb, "convert");
 	const char *f;
+	int n;
 
-	if (err && err->msg[0] && (f = strstr(err->msg, flag)))
-		error("%.*s-U (--ignore-parent) overrides%s",
-		      (int)(f - err->msg), err->msg, f + sizeof(flag) - 1);
-	else if (err && err->msg[0])
+	if (err && err->msg[0] && (f = strstr(err->msg, flag))) {
+		n = f - err->msg;
+		if (has_u) {
+			error("%.*s-U (--ignore-parent) overrides%s", n,
+			      err->msg, f + sizeof(flag) - 1);
+		} else {
+			while (n && strchr("; ", err->msg[n - 1]))
+				n--;
+			error("%.*s%s", n, err->msg, f + sizeof(flag) - 1);
+		}
+	} else if (err && err->msg[0])
 		error("%s", err->msg);
 	else
 		error("%s: %s", path, strerror(ret < 0 ? -ret : ret));
