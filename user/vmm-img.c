@@ -66,10 +66,10 @@ static int vdisk_failed(const char *path, int ret,
 	 */
 	static const char flag[] = "VDISK_O_IGNORE_PARENT overrides";
 	bool has_u = !strcmp(verb, "info") || !strcmp(verb, "convert");
-	const char *f;
+	const char *f = err ? strstr(err->msg, flag) : NULL;
 	int n;
 
-	if (err && err->msg[0] && (f = strstr(err->msg, flag))) {
+	if (f) {
 		n = f - err->msg;
 		if (has_u) {
 			error("%.*s-U (--ignore-parent) overrides%s", n,
