@@ -968,14 +968,14 @@ int vhd_check_parent(struct vdisk *child, struct vdisk *parent,
 	vhd_uuid_str(c->hdr.parent_uuid, cu);
 	vhd_uuid_str(pf->uuid, pu);
 	if (memcmp(c->hdr.parent_uuid, pf->uuid, 16)) {
-		vdisk_err(err, "%s: parent unique id %s does not match %s's %s (the parent was replaced?); VDISK_O_IGNORE_PARENT overrides",
+		vdisk_err(err, "%s: parent unique id %s does not match %s's %s (the parent was replaced?); the ignore-parent override skips this check",
 			  child->path, cu, parent->path, pu);
 		return -EINVAL;
 	}
 	ts = be32toh(c->hdr.parent_ts);
 	mtime = (uint32_t)(parent->st.st_mtime - VHD_EPOCH);
 	if (ts != be32toh(pf->timestamp) && ts != mtime) {
-		vdisk_err(err, "%s: parent time stamp %u matches neither %s's footer time stamp %u nor its modification time %u; VDISK_O_IGNORE_PARENT overrides",
+		vdisk_err(err, "%s: parent time stamp %u matches neither %s's footer time stamp %u nor its modification time %u; the ignore-parent override skips this check",
 			  child->path, ts, parent->path,
 			  be32toh(pf->timestamp), mtime);
 		return -EINVAL;
@@ -1892,8 +1892,8 @@ int vhd_for_each_data(struct vdisk *d,
 }
 
 /*
- * vhd_write_footers - rewrite the footer (and, dynamic, its copy at
- * offset 0) for a new size; the end one first, then a sync.
+ * vhd_new_size_footer - the footer of @v made for a disk of @size bytes:
+ * current size, geometry, creator, checksum.  Returns 0.
  */
 static int vhd_new_size_footer(struct vhd *v, uint64_t size)
 {
@@ -1906,7 +1906,13 @@ static int vhd_new_size_footer(struct vhd *v, uint64_t size)
 	f->cyls = htobe16(c);
 	f->heads = h;
 	f->secs = s;
-	if (!vhd_uses_current_size(f) &&
+	/*
+	 * A size the geometry does not give must be read through
+	 * current_size by every reader: "vmm " (known only to us) becomes
+	 * "win ", as in vhd_make_footer().
+	 */
+	if ((!vhd_uses_current_size(f) ||
+	     !memcmp(f->creator_app, "vmm ", 4)) &&
 	    (uint64_t)c * f->heads * f->secs * VDISK_SECTOR != size)
 		memcpy(f->creator_app, "win ", 4);
 	f->checksum = htobe32(vhd_checksum(f, 512, 64));
