@@ -273,6 +273,18 @@ static struct vdisk *vdisk_open_layer(const char *path, enum vdisk_fmt fmt,
 		goto fail;
 	}
 
+	/*
+	 * A dynamic or differencing VHD keeps metadata (bitmaps, the BAT)
+	 * in the same pages as data: buffered metadata writes racing direct
+	 * data writes on one page can lose data in Linux, so these disks
+	 * stay in the page cache.
+	 */
+	if (d->direct && d->type != VDISK_FMT_RAW &&
+	    d->type != VDISK_FMT_VHD_FIXED) {
+		close(d->fd);
+		d->fd = d->mfd;
+		d->direct = false;
+	}
 	if (d->parent_path) {
 		me.dev = d->st.st_dev;
 		me.ino = d->st.st_ino;
