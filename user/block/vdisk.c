@@ -202,6 +202,7 @@ static struct vdisk *vdisk_open_layer(const char *path, enum vdisk_fmt fmt,
 				      const struct vdisk_seen *seen, int depth,
 				      struct vdisk_error *err)
 {
+	enum vdisk_fmt want;
 	struct vdisk_seen me;
 	struct vdisk *d;
 	int oflags, ret;
@@ -256,6 +257,7 @@ static struct vdisk *vdisk_open_layer(const char *path, enum vdisk_fmt fmt,
 		d->mfd = d->fd;
 	}
 
+	want = fmt;
 	if (fmt == VDISK_FMT_AUTO && !vhd_probe(d->fd, &d->st, &fmt))
 		fmt = VDISK_FMT_RAW;
 	d->type = fmt;
@@ -265,11 +267,12 @@ static struct vdisk *vdisk_open_layer(const char *path, enum vdisk_fmt fmt,
 		d->fmt = NULL;
 		goto fail;
 	}
-	if ((fmt == VDISK_FMT_VHD_DIFF) != !!d->parent_path ||
-	    (fmt != VDISK_FMT_RAW && fmt != d->type)) {
+	/* Asked for one VHD kind, found another: say so. */
+	if (want != VDISK_FMT_AUTO && want != VDISK_FMT_RAW &&
+	    want != d->type) {
 		ret = -EINVAL;
 		vdisk_err(err, "%s: is a %s disk, not %s", path,
-			  vdisk_fmt_name(d->type), vdisk_fmt_name(fmt));
+			  vdisk_fmt_name(d->type), vdisk_fmt_name(want));
 		goto fail;
 	}
 

@@ -804,8 +804,10 @@ int vhd_parse_check(const void *buf, size_t len, struct vdisk_error *err)
 }
 
 /*
- * vhd_probe - is this a VHD?  A valid footer at the end, or a dynamic
- * disk's valid copy at offset 0 (its end damaged: the open reports how).
+ * vhd_probe - is this a VHD?  The cookie at the end (a bad checksum
+ * there is a damaged VHD, for the parser to refuse by name, not a raw
+ * disk whose metadata a guest could then overwrite), or a dynamic
+ * disk's valid copy at offset 0 (its end damaged: the open says how).
  */
 bool vhd_probe(int fd, const struct stat *st, enum vdisk_fmt *type)
 {
@@ -814,7 +816,8 @@ bool vhd_probe(int fd, const struct stat *st, enum vdisk_fmt *type)
 
 	if (!S_ISREG(st->st_mode) || size < 512)
 		return false;
-	if (vdisk_full_pread(fd, &f, 512, size - 512) || !vhd_footer_ok(&f)) {
+	if (vdisk_full_pread(fd, &f, 512, size - 512) ||
+	    memcmp(f.cookie, VHD_COOKIE, 8)) {
 		if (size < 1536 || vdisk_full_pread(fd, &f, 512, 0) ||
 		    !vhd_footer_ok(&f) ||
 		    be32toh(f.type) == VHD_TYPE_FIXED)
