@@ -3,7 +3,7 @@
 #
 # make check's short run of the VHD parser's fuzz target (fuzz_vhd.c)
 # over the committed corpus, as one TAP test.  disk.mk fills in the paths.
-# FUZZ_RUNS (default 20000) and FUZZ_SECONDS (default 20) bound it.
+# FUZZ_RUNS (default 2000000) and FUZZ_SECONDS (default 20) bound it.
 set -u
 
 bin=@FUZZ_BIN@
@@ -24,7 +24,7 @@ new=$(mktemp -d "${TMPDIR:-/tmp}/vmm-fuzz-XXXXXX")
 log=$work/fuzz-check.log
 mkdir -p "$work"
 # New inputs go to a scratch directory: the committed corpus is read only.
-"$bin" -runs="${FUZZ_RUNS:-20000}" -max_total_time="${FUZZ_SECONDS:-20}" \
+"$bin" -runs="${FUZZ_RUNS:-2000000}" -max_total_time="${FUZZ_SECONDS:-20}" \
 	-max_len=65536 -seed=1 -artifact_prefix="$work/" \
 	"$new" "$corpus" >"$log" 2>&1
 rc=$?
