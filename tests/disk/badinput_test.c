@@ -129,10 +129,10 @@ CASE(fixed_footer_csum, BI_FIXED, REFUSE, "checksum", D_FOOTER_CSUM_END);
 CASE(footer_csum_end, BI_DYNAMIC, MAY_REPAIR, "checksum", D_FOOTER_CSUM_END);
 CASE(footer_csum_both, BI_DYNAMIC, REFUSE, "checksum", D_FOOTER_CSUM_BOTH);
 CASE(footer_cookie_both, BI_DYNAMIC, REFUSE, "cookie|footer|conectix",
-     D_FOOTER_COOKIE_BOTH);
+	D_FOOTER_COOKIE_BOTH);
 CASE(header_csum, BI_DYNAMIC, REFUSE, "checksum", D_HEADER_CSUM);
 CASE(header_cookie, BI_DYNAMIC, REFUSE, "cookie|header|cxsparse",
-     D_HEADER_COOKIE);
+	D_HEADER_COOKIE);
 CASE(header_version, BI_DYNAMIC, REFUSE, "version", D_HEADER_VERSION);
 CASE(bat_outside, BI_DYNAMIC, REFUSE, "bat|block", D_BAT_OUTSIDE);
 CASE(bat_zero, BI_DYNAMIC, REFUSE, "bat|block|overlap", D_BAT_ZERO);
@@ -146,25 +146,25 @@ CASE(fixed_size_2041g, BI_FIXED, REFUSE, "size|2040", D_SIZE_2041G);
 CASE(fixed_size_huge, BI_FIXED, REFUSE, "size|2040", D_SIZE_HUGE);
 CASE(fixed_short, BI_FIXED, REFUSE, "size|short|trunc", D_FIXED_SHORT);
 CASE(entries_few, BI_DYNAMIC, REFUSE, "entries|bat|table|size",
-     D_ENTRIES_FEW);
+	D_ENTRIES_FEW);
 CASE(entries_huge, BI_DYNAMIC, REFUSE, "entries|bat|table|size",
-     D_ENTRIES_HUGE);
+	D_ENTRIES_HUGE);
 CASE(block_zero, BI_DYNAMIC, REFUSE, "block", D_BLOCK_ZERO);
 CASE(block_odd, BI_DYNAMIC, REFUSE, "block", D_BLOCK_ODD);
 CASE(block_small, BI_DYNAMIC, REFUSE, "block|bat|entries|table",
-     D_BLOCK_SMALL);
+	D_BLOCK_SMALL);
 CASE(table_outside, BI_DYNAMIC, REFUSE, "table|bat", D_TABLE_OUTSIDE);
 CASE(data_offset_outside, BI_DYNAMIC, REFUSE, "offset|header",
-     D_DATA_OFFSET_OUTSIDE);
+	D_DATA_OFFSET_OUTSIDE);
 CASE(type_5, BI_DYNAMIC, REFUSE, "type", D_TYPE_5);
 CASE(type_none, BI_FIXED, REFUSE, "type", D_TYPE_NONE);
 CASE(parent_missing, BI_DIFF, REFUSE, "parent|l0.vhd", D_PARENT_MISSING);
 CASE(parent_uuid, BI_DIFF, REFUSE, "uuid|parent", D_PARENT_UUID);
 CASE(parent_self, BI_DIFF, REFUSE, "loop|parent|itself|cycle", D_PARENT_SELF);
 CASE(parent_loop2, BI_DIFF, REFUSE, "loop|parent|cycle|depth",
-     D_PARENT_LOOP2);
+	D_PARENT_LOOP2);
 CASE(locators_outside, BI_DIFF, REFUSE, "locator|parent",
-     D_LOCATORS_OUTSIDE);
+	D_LOCATORS_OUTSIDE);
 CASE(locator_huge, BI_DIFF, REFUSE, "locator|parent", D_LOCATOR_HUGE);
 
 /* Edit the footer at the end (and the copy at 0 for dynamic/diff). */

@@ -46,7 +46,9 @@ rm -f base.vhd diff.vhd
 cp dynamic.vhd base.vhd
 "$vmm_img" create -b base.vhd diff.vhd >/dev/null
 
-warm() { cat "$@" >/dev/null; }
+# Dirty pages from making the images (or from the last write test) are
+# written back first, so that no test pays for another's writeback.
+warm() { sync; cat "$@" >/dev/null; }
 
 # best TOOL FILE ARGS...: the best IOPS of $runs runs, or "n/a".
 best() {
@@ -87,7 +89,9 @@ tests=(
 
 echo "vmm disk benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -r)"
 echo "images of $size in $dir; page cache (buffered, warm) for every column;"
-echo "IOPS (for the 1M rows IOPS = MiB/s), best of $runs; qemu-img $(qemu-img --version | head -n 1 | awk '{ print $3 }') bench -i io_uring -t writeback;"
+qv=$(qemu-img --version | head -n 1 | awk '{ print $3 }')
+echo "IOPS (for the 1M rows IOPS = MiB/s), best of $runs;"
+echo "qemu-img $qv bench -i io_uring -t writeback;"
 echo "ceiling: a plain liburing loop on raw.img (bench_uring)"
 echo
 declare -A ceiling
@@ -104,6 +108,7 @@ for f in raw fixed dynamic diff; do
 	for t in "${tests[@]}"; do
 		name=${t%%|*}
 		read -r -a args <<<"${t#*|}"
+		case $name in *write*) sync ;; esac
 		count=$(printf '%s\n' "${args[@]}" | awk 'p { print; exit }
 			$0 == "-c" { p = 1 }')
 		ours=$(best ours "$file" "${args[@]}")

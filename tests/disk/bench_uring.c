@@ -20,10 +20,17 @@ static uint64_t parse_size(const char *s)
 	uint64_t v = strtoull(s, &end, 0);
 
 	switch (*end) {
-	case 'k': case 'K': return v << 10;
-	case 'm': case 'M': return v << 20;
-	case 'g': case 'G': return v << 30;
-	default: return v;
+	case 'k':
+	case 'K':
+		return v << 10;
+	case 'm':
+	case 'M':
+		return v << 20;
+	case 'g':
+	case 'G':
+		return v << 30;
+	default:
+		return v;
 	}
 }
 
@@ -42,12 +49,25 @@ int main(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "wc:d:s:S:n")) != -1) {
 		switch (c) {
-		case 'w': wr = true; oflags = O_RDWR; break;
-		case 'c': count = strtol(optarg, NULL, 0); break;
-		case 'd': depth = atoi(optarg); break;
-		case 's': bufsize = parse_size(optarg); break;
-		case 'S': step = parse_size(optarg); break;
-		case 'n': oflags |= O_DIRECT; break;
+		case 'w':
+			wr = true;
+			oflags = O_RDWR;
+			break;
+		case 'c':
+			count = strtol(optarg, NULL, 0);
+			break;
+		case 'd':
+			depth = atoi(optarg);
+			break;
+		case 's':
+			bufsize = parse_size(optarg);
+			break;
+		case 'S':
+			step = parse_size(optarg);
+			break;
+		case 'n':
+			oflags |= O_DIRECT;
+			break;
 		default:
 			return 2;
 		}

@@ -72,10 +72,17 @@ static uint64_t parse_size(const char *s)
 	uint64_t v = strtoull(s, &end, 0);
 
 	switch (*end) {
-	case 'k': case 'K': return v << 10;
-	case 'm': case 'M': return v << 20;
-	case 'g': case 'G': return v << 30;
-	default: return v;
+	case 'k':
+	case 'K':
+		return v << 10;
+	case 'm':
+	case 'M':
+		return v << 20;
+	case 'g':
+	case 'G':
+		return v << 30;
+	default:
+		return v;
 	}
 }
 
@@ -92,12 +99,24 @@ int main(int argc, char **argv)
 	b.step = 0;
 	while ((c = getopt(argc, argv, "wc:d:s:S:n")) != -1) {
 		switch (c) {
-		case 'w': b.write = true; break;
-		case 'c': b.count = strtol(optarg, NULL, 0); break;
-		case 'd': b.depth = atoi(optarg); break;
-		case 's': b.bufsize = parse_size(optarg); break;
-		case 'S': b.step = parse_size(optarg); break;
-		case 'n': flags |= VDISK_O_DIRECT; break;
+		case 'w':
+			b.write = true;
+			break;
+		case 'c':
+			b.count = strtol(optarg, NULL, 0);
+			break;
+		case 'd':
+			b.depth = atoi(optarg);
+			break;
+		case 's':
+			b.bufsize = parse_size(optarg);
+			break;
+		case 'S':
+			b.step = parse_size(optarg);
+			break;
+		case 'n':
+			flags |= VDISK_O_DIRECT;
+			break;
 		default:
 			fprintf(stderr, "usage: bench_vdisk [-w] [-c COUNT] "
 				"[-d DEPTH] [-s SIZE] [-S STEP] [-n] FILE\n");

@@ -45,8 +45,8 @@
 
 /* A pipe record: 8 bytes, written whole (atomic on a pipe). */
 struct rec {
-	char type;	/* R ready, D write done, S/F flush submitted/done,
-			 * E error, X all written and flushed */
+	/* R ready, D write done, S/F flush submitted/done, E error, X end */
+	char type;
 	char pad[3];
 	uint32_t idx;
 };

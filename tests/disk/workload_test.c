@@ -583,7 +583,7 @@ TEST_F(workload, refused_requests)
 	ret = vdisk_open(&d, self->top, VDISK_FMT_AUTO, 0, &err);
 	ASSERT_EQ(0, ret) TH_LOG("open: %s", err.msg);
 	iov.iov_base = buf;
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		memset(&req, 0, sizeof(req));
 		req.op = bad[i].op;
 		req.offset = bad[i].off;
