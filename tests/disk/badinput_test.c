@@ -55,9 +55,9 @@ FIXTURE_VARIANT(bad) {
 FIXTURE_SETUP(bad)
 {
 	static const struct disk_kind kinds[] = {
-		[BI_FIXED] = { "fixed", VDISK_FMT_VHD_FIXED, 0, 0, true },
-		[BI_DYNAMIC] = { "dynamic", VDISK_FMT_VHD_DYNAMIC, 0, 0, true },
-		[BI_DIFF] = { "diff", VDISK_FMT_VHD_DIFF, 1, 0, true },
+		[BI_FIXED] = { "fixed", VDISK_FMT_VHD_FIXED, 0, 0, true, 0 },
+		[BI_DYNAMIC] = { "dynamic", VDISK_FMT_VHD_DYNAMIC, 0, 0, true, 0 },
+		[BI_DIFF] = { "diff", VDISK_FMT_VHD_DIFF, 1, 0, true, 0 },
 	};
 	const struct disk_kind *k = &kinds[variant->base];
 	struct vdisk_error err = { "" };

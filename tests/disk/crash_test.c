@@ -321,7 +321,7 @@ FIXTURE_VARIANT(crash) {
 
 #define KIND(n, f, d, bs) \
 	FIXTURE_VARIANT_ADD(crash, n) { \
-		.kind = { #n, f, d, bs, true }, \
+		.kind = { #n, f, d, bs, true, 0 }, \
 	}
 
 KIND(fixed, VDISK_FMT_VHD_FIXED, 0, 0);

@@ -236,9 +236,13 @@ int vd_compare_buf(struct vdisk *d, const uint8_t *mirror, uint64_t size,
 		   uint64_t *bad)
 {
 	const uint64_t chunk = 1 * MiB;
-	uint8_t *buf = malloc(chunk);
+	uint8_t *buf = NULL;
 	uint64_t off, n, i;
 	int ret = 0;
+
+	/* aligned: the disk may be open with O_DIRECT */
+	if (posix_memalign((void **)&buf, 4096, chunk))
+		return -ENOMEM;
 
 	for (off = 0; off < size && !ret; off += n) {
 		n = size - off < chunk ? size - off : chunk;

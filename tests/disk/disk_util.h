@@ -137,6 +137,7 @@ struct disk_kind {
 	int depth;		/* differencing: layers above the base */
 	uint32_t block_size;	/* 0: the layer's default */
 	bool force_size;
+	unsigned int open_flags;	/* e.g. VDISK_O_DIRECT */
 };
 
 /*

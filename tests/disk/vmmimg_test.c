@@ -194,7 +194,7 @@ TEST_F(img, convert_from_qemu)
  */
 TEST_F(img, chain_convert_commit)
 {
-	struct disk_kind kind = { "diff", VDISK_FMT_VHD_DIFF, 1, 0, true };
+	struct disk_kind kind = { "diff", VDISK_FMT_VHD_DIFF, 1, 0, true, 0 };
 	const char *raw = tpath(self->dir, "mirror.raw");
 	const char *flat = tpath(self->dir, "flat.raw");
 	const char *base = tpath(self->dir, "l0.vhd");

@@ -279,7 +279,9 @@ static void wl_init(struct wl *w, uint8_t *mirror, uint64_t size,
 	w->block = block ? block : 2 * MiB;
 	w->rng = seed;
 	for (i = 0; i < WL_DEPTH; i++) {
-		w->slot[i].buf = malloc(WL_MAX_LEN);
+		/* aligned for O_DIRECT; iovec pieces are whole sectors */
+		if (posix_memalign((void **)&w->slot[i].buf, 4096, WL_MAX_LEN))
+			w->slot[i].buf = NULL;
 		w->slot[i].wl = w;
 	}
 }
@@ -305,9 +307,10 @@ FIXTURE_VARIANT(workload) {
 	struct disk_kind kind;
 };
 
-#define KIND(n, f, d, bs, fs) \
+#define KIND(n, f, d, bs, fs) KIND_FL(n, f, d, bs, fs, 0)
+#define KIND_FL(n, f, d, bs, fs, fl) \
 	FIXTURE_VARIANT_ADD(workload, n) { \
-		.kind = { #n, f, d, bs, fs }, \
+		.kind = { #n, f, d, bs, fs, fl }, \
 	}
 
 KIND(raw, VDISK_FMT_RAW, 0, 0, true);
@@ -319,6 +322,13 @@ KIND(dynamic_512k, VDISK_FMT_VHD_DYNAMIC, 0, 512 * 1024, true);
 KIND(diff1, VDISK_FMT_VHD_DIFF, 1, 0, true);
 KIND(diff2, VDISK_FMT_VHD_DIFF, 2, 512 * 1024, true);
 KIND(diff3, VDISK_FMT_VHD_DIFF, 3, 0, true);
+/* O_DIRECT: raw and fixed use it; dynamic/diff stay in the page cache. */
+KIND_FL(raw_direct, VDISK_FMT_RAW, 0, 0, true, VDISK_O_DIRECT);
+KIND_FL(fixed_direct, VDISK_FMT_VHD_FIXED, 0, 0, true, VDISK_O_DIRECT);
+KIND_FL(diff1_direct, VDISK_FMT_VHD_DIFF, 1, 0, true, VDISK_O_DIRECT);
+
+/* The variant's open flags with @f. */
+#define FL(f)	((f) | variant->kind.open_flags)
 
 FIXTURE_SETUP(workload)
 {
@@ -359,14 +369,22 @@ TEST_F_TIMEOUT(workload, random, 240)
 {
 	struct vdisk_error err = { "" };
 	struct wl *w = &self->w;
+	uint64_t digest[4][2], now[2];
 	struct vdisk *d;
 	uint64_t bad = 0;
-	int ret, round;
+	char name[32];
+	int ret, round, i;
+
+	/* The layers below the top are opened read-only: never written. */
+	for (i = 0; i < variant->kind.depth; i++) {
+		snprintf(name, sizeof(name), "l%d.vhd", i);
+		ASSERT_EQ(0, file_digest(tpath(self->dir, name), digest[i]));
+	}
 
 	wl_init(w, self->mirror, self->size, variant->kind.block_size,
 		0x5eed + variant->kind.fmt * 10 + variant->kind.depth);
 	for (round = 0; round < 2; round++) {
-		ret = vdisk_open(&d, self->top, VDISK_FMT_AUTO, 0, &err);
+		ret = vdisk_open(&d, self->top, VDISK_FMT_AUTO, FL(0), &err);
 		ASSERT_EQ(0, ret) TH_LOG("open %s: %s", self->top, err.msg);
 		w->d = d;
 		ret = wl_run(w, 3000, round ? WL_DEPTH : 8);
@@ -385,12 +403,20 @@ TEST_F_TIMEOUT(workload, random, 240)
 
 	if (variant->kind.fmt != VDISK_FMT_RAW)
 		check_clean(_metadata, self->top);
-	ret = vdisk_open(&d, self->top, VDISK_FMT_AUTO, VDISK_O_RDONLY, &err);
+	ret = vdisk_open(&d, self->top, VDISK_FMT_AUTO, FL(VDISK_O_RDONLY),
+			 &err);
 	ASSERT_EQ(0, ret) TH_LOG("reopen %s: %s", self->top, err.msg);
 	ret = vd_compare_buf(d, self->mirror, self->size, &bad);
 	EXPECT_EQ(0, ret) TH_LOG("after reopen: byte %llu differs",
 				 (unsigned long long)bad);
 	vdisk_close(d);
+
+	for (i = 0; i < variant->kind.depth; i++) {
+		snprintf(name, sizeof(name), "l%d.vhd", i);
+		ASSERT_EQ(0, file_digest(tpath(self->dir, name), now));
+		EXPECT_EQ(0, memcmp(now, digest[i], sizeof(now)))
+			TH_LOG("the parent %s changed", name);
+	}
 
 	if ((variant->kind.fmt == VDISK_FMT_VHD_FIXED ||
 	     variant->kind.fmt == VDISK_FMT_VHD_DYNAMIC) &&
@@ -443,8 +469,9 @@ TEST_F(workload, concurrent_allocation)
 	uint64_t bad = 0;
 	int i, ret;
 
-	buf = malloc(64 * 4096);
-	ret = vdisk_open(&d, self->top, VDISK_FMT_AUTO, 0, &err);
+	buf = aligned_alloc(4096, 64 * 4096);
+	ASSERT_NE(NULL, buf);
+	ret = vdisk_open(&d, self->top, VDISK_FMT_AUTO, FL(0), &err);
 	ASSERT_EQ(0, ret) TH_LOG("open: %s", err.msg);
 	for (i = 0; i < 64; i++) {
 		uint64_t off = 20 * MiB + (uint64_t)(i % 8 / 2) * 2 * MiB +
@@ -481,7 +508,8 @@ TEST_F(workload, concurrent_allocation)
 	ASSERT_EQ(0, vdisk_close(d));
 	if (variant->kind.fmt != VDISK_FMT_RAW)
 		check_clean(_metadata, self->top);
-	ret = vdisk_open(&d, self->top, VDISK_FMT_AUTO, VDISK_O_RDONLY, &err);
+	ret = vdisk_open(&d, self->top, VDISK_FMT_AUTO, FL(VDISK_O_RDONLY),
+			 &err);
 	ASSERT_EQ(0, ret) TH_LOG("reopen: %s", err.msg);
 	ret = vd_compare_buf(d, self->mirror, self->size, &bad);
 	EXPECT_EQ(0, ret) TH_LOG("after reopen: byte %llu differs",
@@ -507,7 +535,10 @@ TEST_F(workload, odd_iovecs)
 	size_t used = 0;
 	int i, ret;
 
-	ret = vdisk_open(&d, self->top, VDISK_FMT_AUTO, 0, &err);
+	if (variant->kind.open_flags & VDISK_O_DIRECT)
+		SKIP(return, "O_DIRECT wants aligned buffers");
+
+	ret = vdisk_open(&d, self->top, VDISK_FMT_AUTO, FL(0), &err);
 	ASSERT_EQ(0, ret) TH_LOG("open: %s", err.msg);
 	rnd_fill(buf, 4096, 5);
 	for (i = 0; i < 8; i++) {
@@ -561,7 +592,7 @@ TEST_F(workload, refused_requests)
 	struct vdisk_error err = { "" };
 	struct vdisk_req req;
 	struct iovec iov;
-	uint8_t buf[8192];
+	uint8_t buf[8192] __attribute__((aligned(4096)));
 	struct vdisk *d;
 	int called = 0, ret;
 	struct {
@@ -580,7 +611,7 @@ TEST_F(workload, refused_requests)
 	};
 	unsigned int i;
 
-	ret = vdisk_open(&d, self->top, VDISK_FMT_AUTO, 0, &err);
+	ret = vdisk_open(&d, self->top, VDISK_FMT_AUTO, FL(0), &err);
 	ASSERT_EQ(0, ret) TH_LOG("open: %s", err.msg);
 	iov.iov_base = buf;
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -605,7 +636,8 @@ TEST_F(workload, refused_requests)
 	EXPECT_NE(0, vdisk_pwrite(d, buf, 512, 1));
 	vdisk_close(d);
 
-	ret = vdisk_open(&d, self->top, VDISK_FMT_AUTO, VDISK_O_RDONLY, &err);
+	ret = vdisk_open(&d, self->top, VDISK_FMT_AUTO, FL(VDISK_O_RDONLY),
+			 &err);
 	ASSERT_EQ(0, ret) TH_LOG("open: %s", err.msg);
 	for (i = 0; i < 3; i++) {
 		memset(&req, 0, sizeof(req));
@@ -631,12 +663,13 @@ TEST_F(workload, event_fd)
 	struct batch b = { .mirror = self->mirror };
 	struct vdisk_req req;
 	struct iovec iov;
-	uint8_t buf[4096];
+	uint8_t buf[4096] __attribute__((aligned(4096)));
 	struct pollfd pfd;
 	struct vdisk *d;
 	int ret, spins = 0;
 
-	ret = vdisk_open(&d, self->top, VDISK_FMT_AUTO, VDISK_O_RDONLY, &err);
+	ret = vdisk_open(&d, self->top, VDISK_FMT_AUTO, FL(VDISK_O_RDONLY),
+			 &err);
 	ASSERT_EQ(0, ret) TH_LOG("open: %s", err.msg);
 	pfd.fd = vdisk_event_fd(d);
 	ASSERT_LE(0, pfd.fd);
