@@ -527,4 +527,69 @@ TEST_F(bad, refused)
 		TH_LOG("check changed the file");
 }
 
+/*
+ * The saved-state flag (a suspended Virtual PC machine owns the disk):
+ * read-only opens work and report it; a read-write open is refused by
+ * name; nothing is written either way.
+ */
+FIXTURE(saved) {
+	char dir[PATH_MAX];
+};
+
+FIXTURE_SETUP(saved)
+{
+	ASSERT_EQ(0, tdir_make(self->dir, sizeof(self->dir), "saved"));
+}
+
+FIXTURE_TEARDOWN(saved)
+{
+	tdir_remove(self->dir);
+}
+
+static void saved_state(struct __test_metadata *_metadata,
+			FIXTURE_DATA(saved) *self, enum vdisk_fmt fmt)
+{
+	struct vdisk_create_opts o = { .fmt = fmt, .size = 4 * MiB,
+				       .force_size = true };
+	const char *img = tpath(self->dir, "s.vhd");
+	struct vdisk_error err = { "" };
+	uint64_t before[2], after[2];
+	struct vdisk_info info;
+	struct vdisk *d;
+	uint8_t buf[512];
+	int ret;
+
+	ASSERT_EQ(0, vdisk_create(img, &o, &err)) TH_LOG("%s", err.msg);
+	edit_footers(_metadata, img, fmt != VDISK_FMT_VHD_FIXED, true,
+		     VHD_FTR_SAVED, 1, 1);
+	ASSERT_EQ(0, file_digest(img, before));
+
+	ret = vdisk_open(&d, img, VDISK_FMT_AUTO, 0, &err);
+	EXPECT_GT(0, ret) TH_LOG("a saved-state disk opened read-write");
+	if (!ret)
+		vdisk_close(d);
+	else
+		EXPECT_TRUE(names_field(err.msg, "saved"))
+			TH_LOG("the message does not say why: %s", err.msg);
+
+	ret = vdisk_open(&d, img, VDISK_FMT_AUTO, VDISK_O_RDONLY, &err);
+	ASSERT_EQ(0, ret) TH_LOG("read-only: %s", err.msg);
+	vdisk_get_info(d, &info);
+	EXPECT_TRUE(info.saved_state);
+	EXPECT_EQ(0, vdisk_pread(d, buf, sizeof(buf), 0));
+	vdisk_close(d);
+	ASSERT_EQ(0, file_digest(img, after));
+	EXPECT_EQ(0, memcmp(before, after, sizeof(after)));
+}
+
+TEST_F(saved, fixed)
+{
+	saved_state(_metadata, self, VDISK_FMT_VHD_FIXED);
+}
+
+TEST_F(saved, dynamic)
+{
+	saved_state(_metadata, self, VDISK_FMT_VHD_DYNAMIC);
+}
+
 TEST_HARNESS_MAIN
