@@ -245,6 +245,53 @@ TEST_F(img, chain_convert_commit)
 	free(mirror);
 }
 
+/*
+ * vdisk_commit() in the middle of a chain l0 <- l1 <- top: l1 then reads
+ * as top did, l0 is not touched, and the checker finds l1 clean.
+ */
+TEST_F(img, commit_depth2)
+{
+	struct disk_kind kind = { "diff2", VDISK_FMT_VHD_DIFF, 2, 0, true, 0 };
+	const char *l0 = tpath(self->dir, "l0.vhd");
+	const char *l1 = tpath(self->dir, "l1.vhd");
+	struct vdisk_check_result *res = calloc(1, sizeof(*res));
+	struct vdisk_error err = { "" };
+	char top[PATH_MAX], why[1024];
+	uint64_t size, bad = 0, d0[2], d1[2];
+	uint8_t *mirror;
+	struct vdisk *d;
+	int ret;
+
+	ASSERT_EQ(0, disk_make(&kind, self->dir, 16 * MiB, &mirror, &size,
+			       top, sizeof(top), why, sizeof(why)))
+		TH_LOG("%s", why);
+	ASSERT_EQ(0, vdisk_open(&d, top, VDISK_FMT_AUTO, 0, &err))
+		TH_LOG("%s", err.msg);
+	rnd_fill(mirror + 2 * MiB - 1024, 2 * MiB + 2048, 21);
+	ASSERT_EQ(0, vdisk_pwrite(d, mirror + 2 * MiB - 1024, 2 * MiB + 2048,
+				  2 * MiB - 1024));
+	rnd_fill(mirror + 9 * MiB + 512, 512, 22);
+	ASSERT_EQ(0, vdisk_pwrite(d, mirror + 9 * MiB + 512, 512,
+				  9 * MiB + 512));
+	ASSERT_EQ(0, vdisk_close(d));
+	ASSERT_EQ(0, file_digest(l0, d0));
+
+	ret = vdisk_commit(top, NULL, &err);
+	ASSERT_EQ(0, ret) TH_LOG("commit: %s", err.msg);
+	ASSERT_EQ(0, file_digest(l0, d1));
+	EXPECT_EQ(0, memcmp(d0, d1, sizeof(d0))) TH_LOG("l0 changed");
+	ASSERT_EQ(0, vdisk_open(&d, l1, VDISK_FMT_AUTO, VDISK_O_RDONLY, &err))
+		TH_LOG("%s", err.msg);
+	EXPECT_EQ(0, vd_compare_buf(d, mirror, size, &bad))
+		TH_LOG("l1 after commit: byte %llu", (unsigned long long)bad);
+	vdisk_close(d);
+	ASSERT_EQ(0, vdisk_check(l1, res, &err)) TH_LOG("%s", err.msg);
+	EXPECT_EQ(0, res->errors) TH_LOG("%s", res->report);
+	EXPECT_EQ(0, res->leaks) TH_LOG("%s", res->report);
+	free(res);
+	free(mirror);
+}
+
 /* Grow a dynamic and a fixed disk: old data kept, the new part zeros. */
 TEST_F(img, resize_grow)
 {
