@@ -539,7 +539,8 @@ static void vdisk_barrier_done(struct vop *op, int res)
 		w->cb(w, res);
 		w = next;
 	}
-	if (r->bar_next)
+	/* A waiter may have started the next one already. */
+	if (r->bar_next && !r->bar_busy)
 		vdisk_barrier_start(r, top);
 }
 

@@ -1332,7 +1332,7 @@ static void vhd_batch_op_done(struct vop *op, int res)
 		vdisk_barrier(d, &s->op);
 	}
 	free(bt);
-	if (v->alloc_q)
+	if (v->alloc_q && !v->alloc_busy)
 		vhd_alloc_start(d);
 }
 
@@ -1351,15 +1351,21 @@ static void vhd_alloc_start(struct vdisk *d)
 	uint64_t span = (uint64_t)v->bm_bytes + v->block_size;
 	int k = 0;
 
+	/* Busy from here: failures below wake writers that queue again. */
+	v->alloc_busy = true;
 	bt = calloc(1, sizeof(*bt));
 	if (!bt) {
-		while (v->alloc_q) {
-			struct vsub *s = v->alloc_q;
+		struct vsub *q = v->alloc_q;
 
-			v->alloc_q = (struct vsub *)s->op.next;
+		v->alloc_q = NULL;
+		v->alloc_tail = &v->alloc_q;
+		while (q) {
+			struct vsub *s = q;
+
+			q = (struct vsub *)s->op.next;
 			vhd_alloc_fail(s, -ENOMEM);
 		}
-		v->alloc_tail = &v->alloc_q;
+		v->alloc_busy = false;
 		return;
 	}
 	bt->d = d;
@@ -1396,9 +1402,9 @@ static void vhd_alloc_start(struct vdisk *d)
 		v->alloc_tail = &v->alloc_q;
 	if (!bt->n) {
 		free(bt);
+		v->alloc_busy = false;
 		return;
 	}
-	v->alloc_busy = true;
 	bt->left = 1 + 2 * bt->n;
 	/* The chain must not be cut by a submit in its middle. */
 	if (io_uring_sq_space_left(&d->r->ring) < (unsigned int)bt->left)
