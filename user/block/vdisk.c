@@ -208,7 +208,9 @@ static struct vdisk *vdisk_open_layer(const char *path, enum vdisk_fmt fmt,
 	int oflags, ret;
 
 	d = calloc(1, sizeof(*d));
-	if (!d || !(d->path = strdup(path))) {
+	if (d)
+		d->path = strdup(path);
+	if (!d || !d->path) {
 		free(d);
 		vdisk_err(err, "%s: out of memory", path);
 		errno = ENOMEM;

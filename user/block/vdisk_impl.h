@@ -170,11 +170,11 @@ int vhd_create(const char *path, const struct vdisk_create_opts *o,
 int vhd_check(struct vdisk *d, struct vdisk_check_result *res);
 int vhd_resize(struct vdisk *d, uint64_t new_size, bool shrink,
 	       struct vdisk_error *err);
+/* A run of data a disk holds: @len bytes at virtual @off, file @foff. */
+typedef int (*vhd_run_fn_t)(void *arg, uint64_t off, uint64_t len,
+			  uint64_t foff);
 /* Commit: call @fn for each run of data the disk itself holds. */
-int vhd_for_each_data(struct vdisk *d,
-		      int (*fn)(void *arg, uint64_t off, uint64_t len,
-				uint64_t foff),
-		      void *arg);
+int vhd_for_each_data(struct vdisk *d, vhd_run_fn_t fn, void *arg);
 int vhd_check_parent(struct vdisk *child, struct vdisk *parent,
 		     struct vdisk_error *err);
 

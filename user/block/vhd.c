@@ -1865,10 +1865,7 @@ int vhd_check(struct vdisk *d, struct vdisk_check_result *res)
  * (allocated and marked in the bitmap), in order.
  * Returns 0, the first non-zero value of @fn, or -errno.
  */
-int vhd_for_each_data(struct vdisk *d,
-		      int (*fn)(void *arg, uint64_t off, uint64_t len,
-				uint64_t foff),
-		      void *arg)
+int vhd_for_each_data(struct vdisk *d, vhd_run_fn_t fn, void *arg)
 {
 	struct vhd *v = d->priv;
 	uint64_t off = 0;
