@@ -508,8 +508,24 @@ void vdisk_prep_rw(struct vdisk *d, struct io_uring_sqe *sqe, bool write,
 /* Push queued SQEs to the kernel, unless vdisk_poll() will do it. */
 void vdisk_kick(struct vdisk *d)
 {
-	if (!d->r->in_poll)
+	if (!d->r->in_poll && !d->r->plugged)
 		io_uring_submit(&d->r->ring);
+}
+
+/* vdisk_plug - queue submissions until vdisk_unplug() (see vdisk.h). */
+void vdisk_plug(struct vdisk *d)
+{
+	d->r->plugged++;
+}
+
+/* vdisk_unplug - end a batch: enter the kernel once for all of it. */
+void vdisk_unplug(struct vdisk *d)
+{
+	struct vdisk_ring *r = d->r;
+
+	if (r->plugged && !--r->plugged && !r->in_poll &&
+	    io_uring_sq_ready(&r->ring))
+		io_uring_submit(&r->ring);
 }
 
 static void vdisk_prep_fsync(struct vdisk *top, struct vop *op)

@@ -130,6 +130,14 @@ int vdisk_submit(struct vdisk *d, struct vdisk_req *req);
 int vdisk_poll(struct vdisk *d, unsigned int min_complete);
 /* An fd that becomes readable when vdisk_poll() has work (eventfd). */
 int vdisk_event_fd(struct vdisk *d);
+/*
+ * Batch submissions: between vdisk_plug() and vdisk_unplug(), requests
+ * are queued but the kernel is entered once, at vdisk_unplug() (or at the
+ * next vdisk_poll()).  Nests.  Optional: without it each vdisk_submit()
+ * enters the kernel (callbacks run by vdisk_poll() are always batched).
+ */
+void vdisk_plug(struct vdisk *d);
+void vdisk_unplug(struct vdisk *d);
 
 /* ---- synchronous helpers (tools, tests), built on the above ---- */
 

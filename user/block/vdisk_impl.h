@@ -84,6 +84,7 @@ struct vdisk_ring {
 	int efd;		/* eventfd registered with the ring */
 	bool efd_used;		/* the user polls it: drain it in vdisk_poll */
 	int in_poll;		/* nested submits are batched, not entered */
+	int plugged;		/* vdisk_plug() depth */
 	unsigned int completed;	/* user requests completed in this poll */
 	unsigned int reqs;	/* user requests in flight */
 	struct vop *bar_next;	/* waiting for the next fdatasync */
