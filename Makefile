@@ -44,15 +44,15 @@ kmod-next:
 		echo "kmod-next: no 6.12 kernel installed, skipped"; exit 0; fi; \
 	mkdir -p $(KNEXT) && cp -r kmod include Kbuild $(KNEXT)/ && \
 	rm -f $(KNEXT)/kmod/.kver && \
-	$(MAKE) -C /usr/src/linux-headers-$(KVER_NEXT) M=$(KNEXT) modules
+	$(MAKE) -C /usr/src/linux-headers-$(KVER_NEXT) M=$(KNEXT) O= modules
 
 # kbuild does not notice a change of kernel: start clean when KVER changes.
 kmod:
 	@if [ "$$(cat kmod/.kver 2>/dev/null)" != "$(KVER)" ]; then \
-		$(MAKE) -s -C $(KDIR) M=$(CURDIR) clean; \
+		$(MAKE) -s -C $(KDIR) M=$(CURDIR) O= clean; \
 		echo "$(KVER)" >kmod/.kver; \
 	fi
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) O= modules
 
 # Files this project uses from Debian's linux-source package, never
 # committed: the kselftest harness and the kernel's style tools.
@@ -92,5 +92,5 @@ $(O)/selftests/%: selftests/%.c $(ST_LIB) $(USER_LIB) $(wildcard selftests/*.h s
 -include scripts/testbed/testbed.mk
 
 clean:
-	$(MAKE) -C $(KDIR) M=$(CURDIR) clean || true
+	$(MAKE) -C $(KDIR) M=$(CURDIR) O= clean || true
 	rm -rf $(O) kmod/.kver
