@@ -260,7 +260,8 @@ static struct vdisk *vdisk_open_layer(const char *path, enum vdisk_fmt fmt,
 	}
 
 	want = fmt;
-	if (fmt == VDISK_FMT_AUTO && !vhd_probe(d->fd, &d->st, &fmt))
+	/* mfd: the probe's buffer is not aligned for O_DIRECT. */
+	if (fmt == VDISK_FMT_AUTO && !vhd_probe(d->mfd, &d->st, &fmt))
 		fmt = VDISK_FMT_RAW;
 	d->type = fmt;
 	d->fmt = fmt == VDISK_FMT_RAW ? &vdisk_raw_format : &vdisk_vhd_format;
