@@ -49,6 +49,11 @@ enum vdisk_fmt {
 #define VDISK_O_IGNORE_PARENT	(1u << 1)
 /* O_DIRECT on the image files (default: the page cache). */
 #define VDISK_O_DIRECT		(1u << 2)
+/*
+ * Open a VHD read-write although its saved-state flag is set (the
+ * suspended machine's state is then stale: the user says so).
+ */
+#define VDISK_O_IGNORE_SAVED_STATE	(1u << 3)
 
 struct vdisk_info {
 	enum vdisk_fmt fmt;

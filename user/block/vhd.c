@@ -931,8 +931,9 @@ static int vhd_open(struct vdisk *d, struct vdisk_error *err)
 	d->type = v->type == VHD_TYPE_FIXED ? VDISK_FMT_VHD_FIXED :
 		  v->type == VHD_TYPE_DYNAMIC ? VDISK_FMT_VHD_DYNAMIC :
 		  VDISK_FMT_VHD_DIFF;
-	if (((struct vhd_footer *)v->foot)->saved_state && !d->rdonly) {
-		vdisk_err(err, "%s: the saved-state flag is set (a virtual machine was suspended with this disk); open it read-only, or resume and shut down that machine first",
+	if (((struct vhd_footer *)v->foot)->saved_state && !d->rdonly &&
+	    !(d->flags & VDISK_O_IGNORE_SAVED_STATE)) {
+		vdisk_err(err, "%s: the saved-state flag is set (a virtual machine was suspended with this disk); open it read-only, resume and shut down that machine first, or override",
 			  d->path);
 		return -EBUSY;
 	}
