@@ -39,7 +39,8 @@ say() { echo "$@" >&2; }
 if [ ! -s raw.img ] || [ "$(stat -c %s raw.img)" != "$bytes" ]; then
 	say "bench-disk: making $size images in $dir"
 	rm -f raw.img fixed.vhd dynamic.vhd base.vhd diff.vhd
-	head -c "$bytes" /dev/urandom >raw.img
+	dd if=/dev/urandom of=raw.img bs=1M count=$((bytes / 1048576)) \
+		status=none
 	qemu-img convert -f raw -O vpc -o subformat=fixed,force_size=on \
 		raw.img fixed.vhd
 	qemu-img convert -f raw -O vpc -o subformat=dynamic,force_size=on \
@@ -51,8 +52,20 @@ cp dynamic.vhd base.vhd
 "$vmm_img" create -b base.vhd diff.vhd >/dev/null
 
 # Dirty pages from making the images (or from the last write test) are
-# written back first, so that no test pays for another's writeback.
-warm() { sync; cat "$@" >/dev/null; }
+# written back first, so that no test pays for another's writeback; then
+# each file's cache is dropped and read back in one sequential pass, so
+# that every file has its pages cached the same way (the size of the
+# page-cache folios depends on how the pages got there, and a 4 KiB write
+# into a 2 MiB folio dirties, and writes back, all of it).
+warm() {
+	local f
+
+	sync
+	for f in "$@"; do
+		dd if="$f" iflag=nocache count=0 status=none
+		cat "$f" >/dev/null
+	done
+}
 
 # best TOOL FILE ARGS...: the best IOPS of $runs runs, or "n/a".
 best() {
@@ -92,7 +105,8 @@ tests=(
 )
 
 echo "vmm disk benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $(uname -r)"
-echo "images of $size in $dir; page cache (buffered, warm) for every column;"
+echo "images of $size in $dir; page cache (buffered) for every column, each"
+echo "file's cache dropped and read back sequentially before its rows;"
 qv=$(qemu-img --version | head -n 1 | awk '{ print $3 }')
 echo "IOPS (for the 1M rows IOPS = MiB/s), best of $runs;"
 echo "qemu-img $qv bench -i io_uring -t writeback;"
