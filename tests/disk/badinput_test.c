@@ -63,11 +63,16 @@ FIXTURE_SETUP(bad)
 	struct vdisk_error err = { "" };
 	struct vdisk *d;
 	char why[1024];
+	int ret;
 
 	ASSERT_EQ(0, tdir_make(self->dir, sizeof(self->dir), "bad"));
-	ASSERT_EQ(0, disk_make(k, self->dir, BI_SIZE, &self->mirror,
-			       &self->size, self->img, sizeof(self->img),
-			       why, sizeof(why))) TH_LOG("%s", why);
+	ret = disk_make(k, self->dir, BI_SIZE, &self->mirror,
+			&self->size, self->img, sizeof(self->img),
+			why, sizeof(why));
+	/* A failed setup gets no teardown: clean up here. */
+	if (ret)
+		tdir_remove(self->dir);
+	ASSERT_EQ(0, ret) TH_LOG("%s", why);
 	/* Data in blocks 0, 2 and 5, so the BAT has entries to damage. */
 	ASSERT_EQ(0, vdisk_open(&d, self->img, VDISK_FMT_AUTO, 0, &err))
 		TH_LOG("%s", err.msg);

@@ -334,12 +334,17 @@ FIXTURE_SETUP(crash)
 {
 	uint8_t *doc;
 	size_t len;
+	int ret;
 
 	ASSERT_EQ(0, tdir_make(self->dir, sizeof(self->dir), "crash"));
-	ASSERT_EQ(0, disk_make(&variant->kind, self->dir, CR_SIZE,
-			       &self->base, &self->size, self->top,
-			       sizeof(self->top), self->why,
-			       sizeof(self->why))) TH_LOG("%s", self->why);
+	ret = disk_make(&variant->kind, self->dir, CR_SIZE,
+			&self->base, &self->size, self->top,
+			sizeof(self->top), self->why,
+			sizeof(self->why));
+	/* A failed setup gets no teardown: clean up here. */
+	if (ret)
+		tdir_remove(self->dir);
+	ASSERT_EQ(0, ret) TH_LOG("%s", self->why);
 	ASSERT_EQ(CR_SIZE, self->size);
 	/* Leaks after a crash are allowed only if the layer says so. */
 	if (!file_read(VMM_SRCDIR "/Documentation/disks.rst", &doc, &len)) {

@@ -332,11 +332,17 @@ KIND_FL(diff1_direct, VDISK_FMT_VHD_DIFF, 1, 0, true, VDISK_O_DIRECT);
 
 FIXTURE_SETUP(workload)
 {
+	int ret;
+
 	ASSERT_EQ(0, tdir_make(self->dir, sizeof(self->dir), "workload"));
-	ASSERT_EQ(0, disk_make(&variant->kind, self->dir, 40 * MiB + 3 * 512,
-			       &self->mirror, &self->size, self->top,
-			       sizeof(self->top), self->why,
-			       sizeof(self->why))) TH_LOG("%s", self->why);
+	ret = disk_make(&variant->kind, self->dir, 40 * MiB + 3 * 512,
+			&self->mirror, &self->size, self->top,
+			sizeof(self->top), self->why,
+			sizeof(self->why));
+	/* A failed setup gets no teardown: clean up here. */
+	if (ret)
+		tdir_remove(self->dir);
+	ASSERT_EQ(0, ret) TH_LOG("%s", self->why);
 }
 
 FIXTURE_TEARDOWN(workload)
