@@ -1170,10 +1170,8 @@ int vdisk_flush(struct vdisk *d)
 
 /* ---- maintenance ---- */
 
-static void vdisk_report(struct vdisk_check_result *res, const char *fmt,
-			 ...) __attribute__((format(printf, 2, 3)));
-
-static void vdisk_report(struct vdisk_check_result *res, const char *fmt, ...)
+/* vdisk_report - append a line to a check report, while it has room. */
+void vdisk_report(struct vdisk_check_result *res, const char *fmt, ...)
 {
 	size_t used = strlen(res->report);
 	va_list ap;

@@ -184,4 +184,8 @@ int raw_create(const char *path, const struct vdisk_create_opts *o,
 int raw_resize(struct vdisk *d, uint64_t new_size, bool shrink,
 	       struct vdisk_error *err);
 
+/* Appends a finding to a check report (vdisk.c); formats share it. */
+void vdisk_report(struct vdisk_check_result *res, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 #endif /* _VMM_VDISK_IMPL_H */

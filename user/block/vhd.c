@@ -1762,21 +1762,6 @@ out:
 
 /* ---- maintenance ---- */
 
-static void vhd_report(struct vdisk_check_result *res, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void vhd_report(struct vdisk_check_result *res, const char *fmt, ...)
-{
-	size_t used = strlen(res->report);
-	va_list ap;
-
-	if (used + 1 >= sizeof(res->report))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(res->report + used, sizeof(res->report) - used, fmt, ap);
-	va_end(ap);
-}
-
 static int vhd_u64cmp(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -1801,11 +1786,11 @@ int vhd_check(struct vdisk *d, struct vdisk_check_result *res)
 
 	if (v->footer_from_copy) {
 		res->errors++;
-		vhd_report(res, "%s: the footer at the end of the file is damaged; the copy at offset 0 was used\n",
+		vdisk_report(res, "%s: the footer at the end of the file is damaged; the copy at offset 0 was used\n",
 			   d->path);
 	} else if (v->footer_copy_differs) {
 		res->errors++;
-		vhd_report(res, "%s: the footer copy at offset 0 differs from the footer at the end\n",
+		vdisk_report(res, "%s: the footer copy at offset 0 differs from the footer at the end\n",
 			   d->path);
 	}
 	if (v->type == VHD_TYPE_FIXED)
@@ -1826,7 +1811,7 @@ int vhd_check(struct vdisk *d, struct vdisk_check_result *res)
 		offs[n++] = (uint64_t)v->bat[i] * VDISK_SECTOR;
 		if (i >= need) {
 			res->leaks++;
-			vhd_report(res, "%s: BAT entry %u is past the end of the disk but allocated\n",
+			vdisk_report(res, "%s: BAT entry %u is past the end of the disk but allocated\n",
 				   d->path, i);
 		}
 		ret = vdisk_full_pread(d->mfd, bm, v->bm_bytes,
@@ -1837,7 +1822,7 @@ int vhd_check(struct vdisk *d, struct vdisk_check_result *res)
 			any = bm_test(bm, s);
 		if (!any) {
 			res->leaks++;
-			vhd_report(res, "%s: block %u is allocated but its bitmap marks no sector\n",
+			vdisk_report(res, "%s: block %u is allocated but its bitmap marks no sector\n",
 				   d->path, i);
 		}
 	}
@@ -1849,7 +1834,7 @@ int vhd_check(struct vdisk *d, struct vdisk_check_result *res)
 
 		if (next > pos && next - pos >= span) {
 			res->leaks += (next - pos) / span;
-			vhd_report(res, "%s: %llu bytes at %llu belong to no block (an allocation a crash cut short?)\n",
+			vdisk_report(res, "%s: %llu bytes at %llu belong to no block (an allocation a crash cut short?)\n",
 				   d->path, (unsigned long long)(next - pos),
 				   (unsigned long long)pos);
 		}
