@@ -14,25 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t parse_size(const char *s)
-{
-	char *end;
-	uint64_t v = strtoull(s, &end, 0);
-
-	switch (*end) {
-	case 'k':
-	case 'K':
-		return v << 10;
-	case 'm':
-	case 'M':
-		return v << 20;
-	case 'g':
-	case 'G':
-		return v << 30;
-	default:
-		return v;
-	}
-}
+#include "bench_util.h"
 
 int main(int argc, char **argv)
 {

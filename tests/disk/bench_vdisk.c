@@ -17,6 +17,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #include "block/vdisk.h"
 
 struct bench {
@@ -63,26 +65,6 @@ static void bench_submit(struct bench *b, int i)
 	if (ret) {
 		fprintf(stderr, "bench_vdisk: submit: %s\n", strerror(-ret));
 		exit(1);
-	}
-}
-
-static uint64_t parse_size(const char *s)
-{
-	char *end;
-	uint64_t v = strtoull(s, &end, 0);
-
-	switch (*end) {
-	case 'k':
-	case 'K':
-		return v << 10;
-	case 'm':
-	case 'M':
-		return v << 20;
-	case 'g':
-	case 'G':
-		return v << 30;
-	default:
-		return v;
 	}
 }
 

@@ -96,7 +96,7 @@ BENCH_CFLAGS := -O2 -g -Wall -Wextra -D_GNU_SOURCE -I$(CURDIR)/user \
 $(BENCH_OUT)/bench_vdisk: $(DT_DIR)/bench_vdisk.c $(BLOCK_SRC) $(DT_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< $(BLOCK_SRC) $(BLOCK_LIBS)
-$(BENCH_OUT)/bench_uring: $(DT_DIR)/bench_uring.c
+$(BENCH_OUT)/bench_uring: $(DT_DIR)/bench_uring.c $(DT_DIR)/bench_util.h
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< -luring
 
