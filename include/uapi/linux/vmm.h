@@ -51,6 +51,9 @@
 #define VMM_CAP_MMIO_DECODE	8	/* MMIO exits decoded in the kernel */
 #define VMM_CAP_PAGING_LEVELS	9	/* nested page-table depth (4 or 5) */
 #define VMM_CAP_MAX_CPUID	10	/* entries a CPUID table may hold */
+#define VMM_CAP_IRQCHIP		11	/* VMM_CREATE_IRQCHIP works */
+#define VMM_CAP_SIGNAL_MSI	12	/* VMM_SIGNAL_MSI works */
+#define VMM_CAP_TSC_DEADLINE	13	/* in-kernel LAPIC has TSC-deadline */
 
 enum vmm_engine {
 	VMM_ENGINE_NONE = 0,
@@ -69,6 +72,19 @@ enum vmm_engine {
 #define VMM_GET_CPUID		_IOWR(VMM_IO, 0x13, struct vmm_cpuid)
 /* Raise or lower an interrupt line of the in-kernel interrupt controller. */
 #define VMM_IRQ_LINE		_IOW(VMM_IO, 0x14, struct vmm_irq_level)
+/*
+ * Argument: flags, must be 0.  Creates the in-kernel PC interrupt
+ * controllers and timers: a local APIC per vCPU (at 0xfee00000, with its
+ * timer and TSC-deadline), an IOAPIC (24 pins at 0xfec00000), two 8259
+ * PICs (ports 0x20, 0xa0, ELCR 0x4d0) and an 8254 PIT (ports 0x40-0x43,
+ * 0x61).  Must come before the first VMM_CREATE_VCPU (EBUSY after);
+ * EEXIST the second time.  From then on HLT waits in the kernel, vCPUs
+ * other than 0 wait for INIT/SIPI inside VMM_RUN, and VMM_INTERRUPT is
+ * refused (EBUSY): interrupts come through VMM_IRQ_LINE and VMM_SIGNAL_MSI.
+ */
+#define VMM_CREATE_IRQCHIP	_IO(VMM_IO, 0x15)
+/* Deliver a message-signalled interrupt (PCI MSI/MSI-X) to the LAPICs. */
+#define VMM_SIGNAL_MSI		_IOW(VMM_IO, 0x16, struct vmm_msi)
 
 #define VMM_MEM_READONLY	(1u << 0)	/* guest writes become MMIO exits */
 #define VMM_MEM_FLAGS		VMM_MEM_READONLY
@@ -115,9 +131,23 @@ struct vmm_cpuid {
 	struct vmm_cpuid_entry entries[];
 };
 
+/*
+ * VMM_IRQ_LINE: irq is a GSI.  GSIs 0-15 reach the PICs and the IOAPIC
+ * (GSI 0 on IOAPIC pin 2, as the MADT's override says), 16-23 the IOAPIC
+ * only.  level is 1 (asserted) or 0.
+ */
 struct vmm_irq_level {
 	__u32 irq;
 	__u32 level;
+	__u64 reserved;
+};
+
+/* VMM_SIGNAL_MSI: the address and data a device writes (PCI MSI layout). */
+struct vmm_msi {
+	__u32 address_lo;
+	__u32 address_hi;
+	__u32 data;
+	__u32 flags;		/* must be 0 */
 	__u64 reserved;
 };
 
@@ -303,6 +333,7 @@ VMM_UAPI_ASSERT(sizeof(struct vmm_cpuid_entry) == 32);
 VMM_UAPI_ASSERT(offsetof(struct vmm_cpuid_entry, eax) == 12);
 VMM_UAPI_ASSERT(sizeof(struct vmm_cpuid) == 8);
 VMM_UAPI_ASSERT(sizeof(struct vmm_irq_level) == 16);
+VMM_UAPI_ASSERT(sizeof(struct vmm_msi) == 24);
 VMM_UAPI_ASSERT(sizeof(struct vmm_regs) == 144);
 VMM_UAPI_ASSERT(offsetof(struct vmm_regs, rip) == 128);
 VMM_UAPI_ASSERT(sizeof(struct vmm_segment) == 24);
