@@ -45,7 +45,15 @@ struct io_ops {
 		      unsigned int size);
 };
 
-/* 0, or -EEXIST when the range overlaps one registered before. */
+/*
+ * 0, or -EEXIST when the range overlaps one registered before.  An access
+ * goes to the region that holds its first port or byte, with off + size
+ * possibly past the region's end: a 4-byte access to 0xcf8 (len 1, PCI)
+ * reaches PCI, a 1-byte access to 0xcf9 reaches the reset register.  A
+ * handler may call machine_*_register and machine_*_move (PCI BARs move
+ * from a write to 0xcfc): the machine holds no lock of its own while a
+ * handler runs.
+ */
 int machine_pio_register(struct machine *m, uint16_t base, uint16_t len,
 			 const struct io_ops *ops, void *dev,
 			 const char *name);
