@@ -36,6 +36,24 @@ $(NT_OBJ)/%.o: kmod/%.c $(NT_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(NT_CFLAGS) -c -o $@ $<
 
+# The interrupt controller models (kmod/irq/) are kernel code: they build
+# against small stand-ins for the kernel headers they include
+# (shim/linux/*.h, all one shim/kshim.h with a fake clock and hrtimers),
+# and each links into its own test, whose fakes of the functions the
+# model calls out to replace the model's weak placeholders.
+NT_SHIM := $(NT_DIR)/shim
+NT_IRQ_CFLAGS := -I$(CURDIR)/$(NT_SHIM) -Wno-unused-parameter
+NT_IRQ_HDRS := kmod/irq/irq.h $(wildcard $(NT_SHIM)/*.h $(NT_SHIM)/linux/*.h)
+$(NT_OBJ)/irq/%.o: kmod/irq/%.c $(NT_IRQ_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(NT_CFLAGS) $(NT_IRQ_CFLAGS) -c -o $@ $<
+$(NT_OBJ)/irq/kshim.o: $(NT_SHIM)/kshim.c $(NT_IRQ_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(NT_CFLAGS) $(NT_IRQ_CFLAGS) -c -o $@ $<
+NT_IRQ_TESTS := $(patsubst %,$(NT_OUT)/%_test,pic ioapic pit)
+$(NT_IRQ_TESTS): NT_CFLAGS += $(NT_IRQ_CFLAGS)
+$(NT_IRQ_TESTS): $(NT_OUT)/%_test: $(NT_OBJ)/irq/%.o $(NT_OBJ)/irq/kshim.o
+
 # GNU as itself, whatever CC is: the lengths are its encodings.
 AS ?= as
 $(NT_OBJ)/decode_cases.o: $(NT_DIR)/decode_cases.S
@@ -49,7 +67,7 @@ $(NT_OUT)/%_test: $(NT_DIR)/%_test.c $(NT_CODE_OBJS) $(NT_HDRS) \
 	@mkdir -p $(dir $@)
 	$(CC) $(NT_CFLAGS) -Wno-sign-compare -Wno-unused-parameter \
 		-o $@ $< $(NT_CODE_OBJS) \
-		$(filter $(NT_OBJ)/decode_cases.o,$^)
+		$(filter $(NT_OBJ)/decode_cases.o $(NT_OBJ)/irq/%.o,$^)
 
 # A developer's cross-check of decoder lengths against objdump (not run
 # by check-native): see tests/native/tools/objdump-xcheck.py.
