@@ -51,7 +51,7 @@ $(NT_OBJ)/irq/kshim.o: $(NT_SHIM)/kshim.c $(NT_IRQ_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(NT_CFLAGS) $(NT_IRQ_CFLAGS) -c -o $@ $<
 NT_IRQ_TESTS := $(patsubst %,$(NT_OUT)/%_test,pic ioapic pit)
-$(NT_IRQ_TESTS): NT_CFLAGS += $(NT_IRQ_CFLAGS)
+$(NT_IRQ_TESTS): private NT_CFLAGS += $(NT_IRQ_CFLAGS)
 $(NT_IRQ_TESTS): $(NT_OUT)/%_test: $(NT_OBJ)/irq/%.o $(NT_OBJ)/irq/kshim.o
 
 # GNU as itself, whatever CC is: the lengths are its encodings.
