@@ -15,6 +15,7 @@
 
 #include "emulate.h"
 #include "mmu/gwalk.h"
+#include "irq/irq.h"
 
 static u64 addr_mask(u8 addr_size)
 {
@@ -343,6 +344,35 @@ static int emul_mmio_finish(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
 }
 
 /*
+ * The LAPIC and IOAPIC pages are served in the kernel: the whole access
+ * (a read-modify-write's write-back included) completes here.  Returns 1
+ * to re-enter, -ENOENT when @pend's address is not theirs, or -errno.
+ */
+static int emul_mmio_irqchip(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
+			     struct vmm_mmio_pending *pend)
+{
+	struct bt_mmio *op = &pend->op;
+	u64 val = op->data;
+	int ret;
+
+	if (!vcpu->vm->irqchip)
+		return -ENOENT;
+	if (!vmm_irq_mmio(vcpu, pend->gpa, op->size, op->is_write, &val))
+		return -ENOENT;
+	ret = emul_mmio_finish(vcpu, ctx, pend, op->is_write ? 0 : val);
+	if (ret == 0) {
+		/* The read of a read-modify-write: now its write. */
+		val = op->data;
+		vmm_irq_mmio(vcpu, pend->gpa, op->size, true, &val);
+		ret = 1;
+	}
+	if (ret < 0 && ctx->fault_vector < 0)
+		return vmm_exit_internal(vcpu, VMM_INTERNAL_EMULATION,
+					 pend->gpa, ctx->rip);
+	return 1;
+}
+
+/*
  * vmm_emulate_mmio - a guest access to @gpa that no RAM slot backs (or a
  * write to a read-only slot)
  * Returns 0 with run->mmio filled, 1 to re-enter (a fault to inject, or
@@ -369,6 +399,9 @@ int vmm_emulate_mmio(struct vmm_vcpu *vcpu, struct vmm_guest_ctx *ctx,
 			goto fail;
 	}
 	pend->gpa = gpa;
+	ret = emul_mmio_irqchip(vcpu, ctx, pend);
+	if (ret != -ENOENT)
+		return ret;
 	mmio_fill_run(vcpu, gpa, op);
 	if (op->is_write)
 		return emul_mmio_finish(vcpu, ctx, pend, 0) < 0 ? -EINVAL : 0;

@@ -79,6 +79,10 @@ long vmm_check_cap(unsigned long cap)
 		return vmm_tdp_levels();
 	case VMM_CAP_MAX_CPUID:
 		return VMM_MAX_CPUID;
+	case VMM_CAP_IRQCHIP:
+	case VMM_CAP_SIGNAL_MSI:
+	case VMM_CAP_TSC_DEADLINE:
+		return 1;
 	default:
 		return 0;
 	}

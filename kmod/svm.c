@@ -27,11 +27,14 @@
 
 #include "vmm.h"
 #include "emulate.h"
+#include "irq/irq.h"
 
 #define SVM_NP_ENABLE		BIT_ULL(0)
 #define SVM_EXIT_ERR32		0xffffffffu	/* TCG writes -1 as 32 bits */
 #define IOPM_ORDER		2	/* 12 KiB, all ports intercepted */
 #define MSRPM_ORDER		1	/* 8 KiB, all MSRs intercepted */
+/* Renamed between kernels (MSR_F10H_DECFG, MSR_AMD64_DE_CFG). */
+#define SVM_MSR_DE_CFG		0xc0011029
 
 struct svm_cpu {
 	void *hsave;		/* MSR_VM_HSAVE_PA: VMRUN's host save area */
@@ -74,6 +77,10 @@ struct svm_vcpu {
 	struct vmcb_save_area good_save;
 	struct vmm_mmio_pending mmio;	/* read waiting for userspace */
 	struct vmm_pio_pending pio;	/* IN waiting for userspace */
+	/* MTRRs: stored and read back; guest memory types come from PAT. */
+	u64 mtrr_def_type;
+	u64 mtrr_fixed[11];
+	u64 mtrr_var[16];	/* base/mask pairs, MSRs 0x200-0x20f */
 };
 
 static inline struct svm_vcpu *to_svm(struct vmm_vcpu *vcpu)
@@ -329,7 +336,7 @@ static void svm_vcpu_reset(struct vmm_vcpu *vcpu)
 	c->int_ctl = V_INTR_MASKING_MASK;
 	c->nested_ctl = SVM_NP_ENABLE;
 	c->nested_cr3 = __pa(vcpu->vm->tdp.root);
-	c->tsc_offset = -rdtsc();
+	c->tsc_offset = -vcpu->vm->tsc_base;
 
 	svm_seg_set(&s->ds, &seg);
 	s->es = s->ss = s->fs = s->gs = s->ds;
@@ -449,7 +456,8 @@ static void svm_get_sregs(struct vmm_vcpu *vcpu, struct vmm_sregs *sr)
 	sr->cr8 = svm->vmcb->control.int_ctl & V_TPR_MASK;
 	/* LMA is the CPU's to set; report the VMCB's view without SVME. */
 	sr->efer = (svm->efer & ~EFER_LMA) | (s->efer & EFER_LMA);
-	sr->apic_base = svm->apic_base;
+	sr->apic_base = vcpu->lapic ? vmm_lapic_get_base(vcpu) :
+				      svm->apic_base;
 }
 
 #define SVM_EFER_GUEST	(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX | \
@@ -464,6 +472,11 @@ static int svm_set_sregs(struct vmm_vcpu *vcpu, const struct vmm_sregs *sr)
 		return -EINVAL;
 	if (sr->cr8 > 15)
 		return -EINVAL;
+	if (vcpu->lapic) {
+		if (!vmm_lapic_set_base(vcpu, sr->apic_base, true))
+			return -EINVAL;
+		vmm_lapic_set_cr8(vcpu, sr->cr8);
+	}
 	svm_seg_set(&s->cs, &sr->cs);
 	svm_seg_set(&s->ds, &sr->ds);
 	svm_seg_set(&s->es, &sr->es);
@@ -498,6 +511,16 @@ static int svm_set_sregs(struct vmm_vcpu *vcpu, const struct vmm_sregs *sr)
  * intercepted).  @host is true for the ioctl: it may set what the guest
  * may not.  Return 0, or 1 for an MSR we do not handle (#GP to a guest).
  */
+/* 0x250, 0x258, 0x259, 0x268-0x26f: 11 fixed-range MTRRs in a row. */
+static int svm_mtrr_fixed_index(u32 index)
+{
+	if (index == MSR_MTRRfix64K_00000)
+		return 0;
+	if (index <= MSR_MTRRfix16K_A0000)
+		return 1 + index - MSR_MTRRfix16K_80000;
+	return 3 + index - MSR_MTRRfix4K_C0000;
+}
+
 static int svm_get_msr(struct vmm_vcpu *vcpu, u32 index, u64 *data)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
@@ -545,16 +568,65 @@ static int svm_get_msr(struct vmm_vcpu *vcpu, u32 index, u64 *data)
 		*data = s->g_pat;
 		break;
 	case MSR_IA32_APICBASE:
-		*data = svm->apic_base;
+		*data = vcpu->lapic ? vmm_lapic_get_base(vcpu) : svm->apic_base;
+		break;
+	case MSR_IA32_TSC_DEADLINE:
+		if (!vcpu->lapic)
+			return 1;
+		*data = vmm_lapic_get_tscdeadline(vcpu);
+		break;
+	case MSR_MTRRcap:
+		/* Eight variable ranges, fixed ranges, write-combining. */
+		*data = 0x508;
+		break;
+	case MSR_MTRRdefType:
+		*data = svm->mtrr_def_type;
+		break;
+	case MSR_MTRRfix64K_00000:
+	case MSR_MTRRfix16K_80000:
+	case MSR_MTRRfix16K_A0000:
+	case MSR_MTRRfix4K_C0000 ... MSR_MTRRfix4K_F8000:
+		*data = svm->mtrr_fixed[svm_mtrr_fixed_index(index)];
+		break;
+	case 0x200 ... 0x20f:
+		*data = svm->mtrr_var[index - 0x200];
 		break;
 	case MSR_IA32_DEBUGCTLMSR:
 	case MSR_K7_HWCR:
+	case MSR_IA32_MCG_CAP:		/* no banks */
+	case MSR_IA32_MCG_STATUS:
+	case MSR_AMD64_PATCH_LEVEL:	/* no microcode to report */
+	case MSR_AMD64_LS_CFG:
+	case MSR_AMD64_SYSCFG:
+	case MSR_VM_CR:
+	case MSR_AMD64_OSVW_ID_LENGTH:	/* no errata workarounds listed */
+	case MSR_AMD64_OSVW_STATUS:
 		*data = 0;
+		break;
+	case SVM_MSR_DE_CFG:
+		/* LFENCE serializes, as the kernel wants it to. */
+		*data = BIT_ULL(1);
 		break;
 	default:
 		return 1;
 	}
 	return 0;
+}
+
+/* MTRR memory types: UC, WC, WT, WP, WB. */
+static bool svm_mtrr_type_valid(u8 t)
+{
+	return t < 7 && t != 2 && t != 3;
+}
+
+static bool svm_mtrr_fixed_valid(u64 v)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		if (!svm_mtrr_type_valid(v >> (i * 8)))
+			return false;
+	return true;
 }
 
 static bool svm_pat_valid(u64 pat)
@@ -631,7 +703,53 @@ static int svm_set_msr(struct vmm_vcpu *vcpu, u32 index, u64 data, bool host)
 		s->g_pat = data;
 		break;
 	case MSR_IA32_APICBASE:
+		if (vcpu->lapic)
+			return !vmm_lapic_set_base(vcpu, data, host);
 		svm->apic_base = data;
+		break;
+	case MSR_IA32_TSC_DEADLINE:
+		if (!vcpu->lapic)
+			return 1;
+		vmm_lapic_set_tscdeadline(vcpu, data,
+					  rdtsc() + vmcb->control.tsc_offset);
+		break;
+	case MSR_MTRRcap:
+		return !host;
+	case MSR_MTRRdefType:
+		/* Type, fixed-range enable (10), enable (11). */
+		if ((data & ~0xcffULL) || !svm_mtrr_type_valid(data & 0xff))
+			return 1;
+		svm->mtrr_def_type = data;
+		break;
+	case MSR_MTRRfix64K_00000:
+	case MSR_MTRRfix16K_80000:
+	case MSR_MTRRfix16K_A0000:
+	case MSR_MTRRfix4K_C0000 ... MSR_MTRRfix4K_F8000:
+		if (!svm_mtrr_fixed_valid(data))
+			return 1;
+		svm->mtrr_fixed[svm_mtrr_fixed_index(index)] = data;
+		break;
+	case 0x200 ... 0x20f:
+		/* Bases carry a type; masks a valid bit (11).  52-bit PA. */
+		if (data & ~(index & 1 ? 0x000ffffffffff800ULL :
+				       0x000ffffffffff0ffULL))
+			return 1;
+		if (!(index & 1) && !svm_mtrr_type_valid(data & 0xff))
+			return 1;
+		svm->mtrr_var[index - 0x200] = data;
+		break;
+	case MSR_IA32_MCG_STATUS:
+		if (data && !host)
+			return 1;
+		break;
+	case MSR_IA32_MCG_CAP:
+		return !host;
+	case MSR_AMD64_PATCH_LEVEL:
+	case MSR_AMD64_LS_CFG:
+	case SVM_MSR_DE_CFG:
+	case MSR_AMD64_OSVW_ID_LENGTH:
+	case MSR_AMD64_OSVW_STATUS:
+		/* Nothing behind them in a guest: writes change nothing. */
 		break;
 	case MSR_IA32_DEBUGCTLMSR:
 	case MSR_K7_HWCR:
@@ -680,6 +798,38 @@ static void svm_clear_window(struct vmcb *vmcb)
 	svm_clr_intercept(vmcb, INTERCEPT_VINTR);
 }
 
+/*
+ * A vector held back by the TPR alone: exit when the guest lowers CR8
+ * below its class (V_IRQ at that priority, without V_IGN_TPR).
+ */
+static void svm_request_tpr_window(struct vmcb *vmcb, int class)
+{
+	vmcb->control.int_ctl &= ~(V_INTR_PRIO_MASK | V_IGN_TPR_MASK);
+	vmcb->control.int_ctl |= V_IRQ_MASK | (class << V_INTR_PRIO_SHIFT);
+	svm_set_intercept(vmcb, INTERCEPT_VINTR);
+}
+
+/* With an irqchip: the PIC's or the LAPIC's interrupt, when IF allows. */
+static void svm_irqchip_inject(struct vmm_vcpu *vcpu)
+{
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+	int tpr_class, v;
+
+	if (!vmm_irq_pending(vcpu, &tpr_class)) {
+		if (tpr_class > 0)
+			svm_request_tpr_window(vmcb, tpr_class);
+		return;
+	}
+	if (!svm_interrupt_allowed(vcpu)) {
+		svm_request_window(vmcb);
+		return;
+	}
+	v = vmm_irq_ack(vcpu);
+	if (v >= 0)
+		vmcb->control.event_inj = v | SVM_EVTINJ_VALID |
+					  SVM_EVTINJ_TYPE_INTR;
+}
+
 /* Before entry: put at most one queued event into EVENTINJ. */
 static void svm_inject_events(struct vmm_vcpu *vcpu)
 {
@@ -687,6 +837,10 @@ static void svm_inject_events(struct vmm_vcpu *vcpu)
 	struct vmcb *vmcb = svm->vmcb;
 	struct vmcb_control_area *c = &vmcb->control;
 
+	/* The LAPIC's TPR is what the guest sees in CR8. */
+	if (vcpu->lapic)
+		c->int_ctl = (c->int_ctl & ~V_TPR_MASK) |
+			     vmm_lapic_get_cr8(vcpu);
 	/* RIP has left the handler's IRET: the IRET has run. */
 	if (svm->awaiting_iret && vmcb->save.rip != svm->iret_rip) {
 		svm->awaiting_iret = false;
@@ -706,6 +860,10 @@ static void svm_inject_events(struct vmm_vcpu *vcpu)
 		vcpu->nmi_pending = false;
 		svm->nmi_masked = true;
 		svm_set_intercept(vmcb, INTERCEPT_IRET);
+		return;
+	}
+	if (vcpu->lapic) {
+		svm_irqchip_inject(vcpu);
 		return;
 	}
 	if (vcpu->irq_pending) {
@@ -836,6 +994,11 @@ static void svm_cpuid(struct vmm_vcpu *vcpu)
 			c &= ~BIT(27);
 			if (vmcb->save.cr4 & X86_CR4_OSXSAVE)
 				c |= BIT(27);
+			/* TSC-deadline lives in the in-kernel LAPIC. */
+			if (!vcpu->lapic)
+				c &= ~BIT(24);
+		} else if (fn == 0xb) {
+			d = vcpu->id;	/* x2APIC id of this vCPU */
 		}
 	}
 	vcpu->gpr[VMM_RAX] = a;
@@ -910,6 +1073,19 @@ static void svm_emul_fault(struct vmm_vcpu *vcpu,
 			     ctx->fault_error);
 }
 
+/* An IN's result lands in AL/AX/EAX as the CPU would put it. */
+static void svm_pio_in_result(struct vmm_vcpu *vcpu, int size, u32 val)
+{
+	u64 *rax = &vcpu->gpr[VMM_RAX];
+
+	if (size == 4)
+		*rax = val;
+	else if (size == 2)
+		*rax = (*rax & ~0xffffULL) | (u16)val;
+	else
+		*rax = (*rax & ~0xffULL) | (u8)val;
+}
+
 static int svm_handle_ioio(struct vmm_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
@@ -925,8 +1101,21 @@ static int svm_handle_ioio(struct vmm_vcpu *vcpu)
 		.next_rip = vmcb->control.exit_info_2,
 	};
 	struct vmm_guest_ctx ctx;
+	u32 val = 0;
 	int ret;
 
+	/* The PIC and the PIT answer in the kernel. */
+	if (vcpu->lapic && !pio.string) {
+		if (!pio.in)
+			memcpy(&val, &vcpu->gpr[VMM_RAX], pio.size);
+		if (vmm_irq_pio(vcpu, pio.port, pio.size, pio.in, &val)) {
+			if (pio.in)
+				svm_pio_in_result(vcpu, pio.size, val);
+			vmcb->save.rip = pio.next_rip;
+			vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
+			return 1;
+		}
+	}
 	svm_fill_ctx(vcpu, &ctx);
 	ret = vmm_emulate_pio(vcpu, &ctx, &pio, &svm->pio);
 	if (ctx.fault_vector >= 0)
@@ -1046,6 +1235,12 @@ static int svm_handle_msr(struct vmm_vcpu *vcpu)
 static int svm_handle_hlt(struct vmm_vcpu *vcpu)
 {
 	svm_skip(vcpu, 1);
+	if (vcpu->lapic) {
+		/* Waits in the kernel, in vmm_lapic_pre_run(). */
+		vcpu->halt_if = to_svm(vcpu)->vmcb->save.rflags & X86_EFLAGS_IF;
+		vcpu->mp_state = VMM_MP_HALTED;
+		return 1;
+	}
 	/* An interrupt that can be taken now wakes the guest at once. */
 	if ((vcpu->irq_pending && svm_interrupt_allowed(vcpu)) ||
 	    vcpu->nmi_pending)
@@ -1059,7 +1254,8 @@ static int svm_handle_vintr(struct vmm_vcpu *vcpu)
 	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
 
 	svm_clear_window(vmcb);
-	if (!vcpu->irq_pending && vcpu->run->request_interrupt_window) {
+	if (!vcpu->lapic && !vcpu->irq_pending &&
+	    vcpu->run->request_interrupt_window) {
 		vcpu->run->exit_reason = VMM_EXIT_IRQ_WINDOW_OPEN;
 		return 0;
 	}
@@ -1074,6 +1270,13 @@ static int svm_handle_exit(struct vmm_vcpu *vcpu)
 	u32 code = vmcb->control.exit_code;
 
 	svm_reinject(vmcb);
+	if (vcpu->lapic) {
+		/* The guest may have written CR8: the LAPIC's TPR follows. */
+		u8 cr8 = vmcb->control.int_ctl & V_TPR_MASK;
+
+		if (cr8 != vmm_lapic_get_cr8(vcpu))
+			vmm_lapic_set_cr8(vcpu, cr8);
+	}
 
 	switch (code) {
 	case SVM_EXIT_INTR:
@@ -1207,9 +1410,17 @@ static int svm_vcpu_run(struct vmm_vcpu *vcpu)
 			break;
 		}
 		cond_resched();
+		if (vcpu->lapic) {
+			/* INIT/SIPI/NMIs from others; HLT waits here. */
+			ret = vmm_lapic_pre_run(vcpu);
+			if (ret) {
+				vcpu->run->exit_reason = VMM_EXIT_INTR;
+				break;
+			}
+		}
 		svm_inject_events(vcpu);
-		if (vcpu->run->request_interrupt_window && !vcpu->irq_pending &&
-		    svm_interrupt_allowed(vcpu)) {
+		if (!vcpu->lapic && vcpu->run->request_interrupt_window &&
+		    !vcpu->irq_pending && svm_interrupt_allowed(vcpu)) {
 			/* The window asked for is open now: say so at once. */
 			vcpu->run->exit_reason = VMM_EXIT_IRQ_WINDOW_OPEN;
 			ret = 0;
@@ -1233,7 +1444,8 @@ static int svm_vcpu_run(struct vmm_vcpu *vcpu)
 		WRITE_ONCE(vcpu->mode, VMM_IN_GUEST);
 		/* Pairs with vmm_vcpu_kick_all(): mode before requests. */
 		smp_mb();
-		if (need_resched() || signal_pending(current)) {
+		if (need_resched() || signal_pending(current) ||
+		    test_bit(VMM_REQ_EVENT, &vcpu->requests)) {
 			WRITE_ONCE(vcpu->mode, VMM_OUTSIDE_GUEST);
 			local_irq_enable();
 			continue;
@@ -1261,6 +1473,32 @@ out:
 	return ret;
 }
 
+/* INIT (@sipi < 0) or STARTUP from the in-kernel LAPIC. */
+static void svm_vcpu_init_event(struct vmm_vcpu *vcpu, int sipi)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_save_area *s = &svm->vmcb->save;
+	u64 tsc_offset = svm->vmcb->control.tsc_offset;
+
+	if (sipi >= 0) {
+		s->cs.selector = sipi << 8;
+		s->cs.base = (u64)sipi << 12;
+		s->rip = 0;
+		svm->save_dirty = true;
+		return;
+	}
+	/*
+	 * The state after INIT is the one after RESET, except what INIT
+	 * keeps: the TSC, the MTRRs, IA32_APIC_BASE (all outside the VMCB
+	 * or put back here).
+	 */
+	svm_fpu_deactivate(vcpu);
+	svm_vcpu_reset(vcpu);
+	svm->vmcb->control.tsc_offset = tsc_offset;
+	vcpu->irq_pending = false;
+	vcpu->nmi_pending = false;
+}
+
 const struct vmm_engine_ops vmm_svm_ops = {
 	.name = "svm",
 	.id = VMM_ENGINE_SVM,
@@ -1279,4 +1517,5 @@ const struct vmm_engine_ops vmm_svm_ops = {
 	.set_sregs = svm_set_sregs,
 	.get_msr = svm_get_msr,
 	.set_msr = svm_set_msr,
+	.vcpu_init_event = svm_vcpu_init_event,
 };

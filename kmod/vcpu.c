@@ -16,6 +16,7 @@
 #include <asm/fpu/api.h>
 
 #include "vmm.h"
+#include "irq/irq.h"
 
 static void vmm_kick_ipi(void *unused)
 {
@@ -177,6 +178,9 @@ static long vmm_vcpu_interrupt(struct vmm_vcpu *vcpu, void __user *uarg)
 
 	if (copy_from_user(&irq, uarg, sizeof(irq)))
 		return -EFAULT;
+	/* The in-kernel LAPIC/PIC own the interrupt line. */
+	if (vcpu->vm->irqchip)
+		return -EBUSY;
 	/* Vectors 0-31 are exceptions, not external interrupts. */
 	if (irq.reserved || irq.vector < 32 || irq.vector > 255)
 		return -EINVAL;
@@ -294,6 +298,7 @@ static int vmm_vcpu_release(struct inode *inode, struct file *filp)
 	mutex_lock(&vm->lock);
 	rcu_assign_pointer(vm->vcpus[vcpu->id], NULL);
 	mutex_unlock(&vm->lock);
+	vmm_lapic_destroy(vcpu);
 	vmm_engine->vcpu_free(vcpu);
 	fpu_free_guest_fpstate(&vcpu->fpu);
 	while (vcpu->page_cache.nr)
@@ -316,11 +321,18 @@ static const struct file_operations vmm_vcpu_fops = {
 
 long vmm_vcpu_create(struct vmm_vm *vm, unsigned long id)
 {
+	struct vmm_irqchip *chip;
 	struct vmm_vcpu *vcpu;
 	int ret;
 
 	if (id >= VMM_MAX_VCPUS)
 		return -EINVAL;
+	/* From here on VMM_CREATE_IRQCHIP is refused: the irqchip is fixed. */
+	mutex_lock(&vm->lock);
+	vm->created_vcpus++;
+	chip = vm->irqchip;
+	mutex_unlock(&vm->lock);
+
 	vcpu = kzalloc(sizeof(*vcpu), GFP_KERNEL_ACCOUNT);
 	if (!vcpu)
 		return -ENOMEM;
@@ -328,6 +340,9 @@ long vmm_vcpu_create(struct vmm_vm *vm, unsigned long id)
 	vcpu->id = id;
 	vcpu->cpu = -1;
 	mutex_init(&vcpu->lock);
+	init_waitqueue_head(&vcpu->wq);
+	/* With an irqchip, APs wait for INIT/SIPI from the BSP. */
+	vcpu->mp_state = chip && id ? VMM_MP_WAIT_SIPI : VMM_MP_RUNNABLE;
 	vcpu->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	if (!vcpu->run)
 		goto err_free;
@@ -344,6 +359,11 @@ long vmm_vcpu_create(struct vmm_vm *vm, unsigned long id)
 	ret = vmm_engine->vcpu_create(vcpu);
 	if (ret)
 		goto err_fpu;
+	if (chip) {
+		ret = vmm_lapic_create(vcpu);
+		if (ret)
+			goto err_engine;
+	}
 
 	mutex_lock(&vm->lock);
 	if (rcu_access_pointer(vm->vcpus[id])) {
@@ -363,6 +383,8 @@ long vmm_vcpu_create(struct vmm_vm *vm, unsigned long id)
 
 err_unlock:
 	mutex_unlock(&vm->lock);
+	vmm_lapic_destroy(vcpu);
+err_engine:
 	vmm_engine->vcpu_free(vcpu);
 err_fpu:
 	fpu_free_guest_fpstate(&vcpu->fpu);

@@ -16,8 +16,10 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
+#include <asm/msr.h>
 
 #include "vmm.h"
+#include "irq/irq.h"
 
 struct vmm_cpuid_table {
 	struct rcu_head rcu;
@@ -29,6 +31,7 @@ static void vmm_vm_free(struct vmm_vm *vm)
 {
 	if (vm->mmu_notifier.ops)
 		mmu_notifier_unregister(&vm->mmu_notifier, vm->mm);
+	vmm_irqchip_destroy(vm);
 	vmm_tdp_destroy(vm);
 	vmm_engine->vm_destroy(vm);
 	kfree(rcu_dereference_protected(vm->cpuid, true));
@@ -226,6 +229,13 @@ static int vmm_vm_get_cpuid(struct vmm_vm *vm, struct vmm_cpuid __user *uc)
 	return ret;
 }
 
+/* SSE3, PCLMUL, SSSE3, CX16, SSE4.1/4.2, MOVBE, POPCNT, AES, RDRAND. */
+#define CPUID1_ECX_OK	(BIT(0) | BIT(1) | BIT(9) | BIT(13) | BIT(19) | \
+			 BIT(20) | BIT(22) | BIT(23) | BIT(25) | BIT(30))
+/* LAHF, CmpLegacy, AltMovCr8, ABM, SSE4A, MisAlignSse, 3DNowPrefetch, TBM */
+#define CPUID81_ECX_OK	(BIT(0) | BIT(1) | BIT(4) | BIT(5) | BIT(6) | \
+			 BIT(7) | BIT(8) | BIT(21))
+
 /* Leaves of the host we pass through, minus what the engine cannot offer. */
 int vmm_supported_cpuid(struct vmm_cpuid __user *uc)
 {
@@ -253,26 +263,73 @@ int vmm_supported_cpuid(struct vmm_cpuid __user *uc)
 			break;
 		case 1:
 			/*
-			 * No VMX, MONITOR, XSAVE/OSXSAVE/AVX (guest XCR0 is not
-			 * switched yet), x2APIC, TSC-deadline, PCID; the
+			 * What the engine gives a guest, nothing more: no
+			 * MONITOR, VMX, XSAVE/OSXSAVE/AVX/FMA/F16C (the guest
+			 * FPU is x87/SSE only), PDCM or PCID, no x2APIC.  The
+			 * in-kernel LAPIC has TSC-deadline (cleared again by
+			 * the engine for a VM without an irqchip); the
 			 * hypervisor bit is set.
 			 */
-			e[i].ecx &= ~(BIT(3) | BIT(5) | BIT(17) | BIT(21) |
-				      BIT(24) | BIT(26) | BIT(27) | BIT(28));
-			e[i].ecx |= BIT(31);
+			e[i].ecx &= CPUID1_ECX_OK;
+			e[i].ecx |= BIT(24) | BIT(31);
+			/*
+			 * No machine check (no banks to offer), DS, ACPI
+			 * thermal, TM, PBE, PSN; HTT and the logical count
+			 * are the launcher's to set.
+			 */
+			e[i].edx &= ~(BIT(7) | BIT(14) | BIT(18) | BIT(21) |
+				      BIT(22) | BIT(28) | BIT(29) | BIT(31));
+			e[i].edx |= BIT(9);	/* APIC */
 			e[i].ebx &= 0x0000ffff;	/* APIC id set per vCPU */
 			break;
 		case 0x80000000:
 			e[i].eax = min(e[i].eax, 0x80000008u);
 			break;
 		case 0x80000001:
-			/* No SVM, no 1 GiB pages in guests of this engine yet. */
-			e[i].ecx &= ~BIT(2);
-			e[i].edx &= ~BIT(26);
+			/*
+			 * No SVM, extended APIC space, IBS, SKINIT, WDT, LWP,
+			 * XOP/FMA4 (AVX state), node id or topology MSRs,
+			 * performance counters, OSVW, MWAITX.
+			 */
+			e[i].ecx &= CPUID81_ECX_OK;
+			/* No 1 GiB pages yet; no RDTSCP (TSC_AUX not switched). */
+			e[i].edx &= ~(BIT(7) | BIT(14) | BIT(26) | BIT(27));
+			break;
+		case 0x80000008:
+			/* No IBPB/IBRS/STIBP/SSBD MSRs to offer. */
+			e[i].ebx = 0;
+			/* Core count is the launcher's to set. */
+			e[i].ecx = 0;
 			break;
 		}
 	}
 	return vmm_put_cpuid(uc, e, ARRAY_SIZE(e));
+}
+
+static int vmm_vm_irq_line(struct vmm_vm *vm,
+			   const struct vmm_irq_level __user *ul)
+{
+	struct vmm_irq_level l;
+
+	if (copy_from_user(&l, ul, sizeof(l)))
+		return -EFAULT;
+	if (l.reserved)
+		return -EINVAL;
+	return vmm_irq_set_gsi(vm, l.irq, l.level);
+}
+
+static int vmm_vm_signal_msi(struct vmm_vm *vm, const struct vmm_msi __user *um)
+{
+	struct vmm_msi msi;
+
+	if (copy_from_user(&msi, um, sizeof(msi)))
+		return -EFAULT;
+	if (msi.flags || msi.reserved || msi.address_hi)
+		return -EINVAL;
+	/* Pairs with vmm_irqchip_create()'s release. */
+	if (!smp_load_acquire(&vm->irqchip))
+		return -ENXIO;
+	return vmm_lapic_signal_msi(vm, msi.address_lo, msi.data);
 }
 
 static long vmm_vm_ioctl(struct file *filp, unsigned int ioctl,
@@ -296,8 +353,11 @@ static long vmm_vm_ioctl(struct file *filp, unsigned int ioctl,
 	case VMM_CHECK_CAP:
 		return vmm_check_cap(arg);
 	case VMM_IRQ_LINE:
-		/* Lines belong to the in-kernel PIC/IOAPIC, not built yet. */
-		return -ENXIO;
+		return vmm_vm_irq_line(vm, argp);
+	case VMM_CREATE_IRQCHIP:
+		return arg ? -EINVAL : vmm_irqchip_create(vm);
+	case VMM_SIGNAL_MSI:
+		return vmm_vm_signal_msi(vm, argp);
 	default:
 		return -ENOTTY;
 	}
@@ -341,6 +401,8 @@ long vmm_dev_create_vm(unsigned long flags)
 	mutex_init(&vm->lock);
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
+	/* One TSC for all vCPUs: a guest checks that they agree. */
+	vm->tsc_base = rdtsc();
 
 	/* From here on, vmm_vm_free() undoes whatever was set up. */
 	ret = vmm_tdp_init(vm);

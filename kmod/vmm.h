@@ -11,6 +11,7 @@
 #include <linux/spinlock.h>
 #include <linux/refcount.h>
 #include <linux/mmu_notifier.h>
+#include <linux/wait.h>
 #include <linux/vmm.h>
 #include <asm/fpu/api.h>
 
@@ -60,10 +61,14 @@ struct vmm_page_cache {
 struct vmm_vm {
 	refcount_t refcount;	/* VM fd + each vCPU */
 	struct mm_struct *mm;	/* creator; other mms get EIO */
-	struct mutex lock;	/* slots, vCPU creation, CPUID */
+	struct mutex lock;	/* slots, vCPU creation, CPUID, irqchip */
 	struct vmm_slot slots[VMM_MAX_SLOTS];
 	struct vmm_vcpu __rcu *vcpus[VMM_MAX_VCPUS];
-	int nr_vcpus;
+	int created_vcpus;	/* ever made: VMM_CREATE_IRQCHIP is too late */
+	/* In-kernel PIC/IOAPIC/PIT/LAPICs; set once, before any vCPU. */
+	struct vmm_irqchip *irqchip;
+	atomic_t lowest_rr;	/* lowest-priority delivery's turn */
+	u64 tsc_base;		/* host TSC at which guest TSCs read 0 */
 	struct vmm_cpuid_table __rcu *cpuid;	/* read in the exit path */
 	struct mmu_notifier mmu_notifier;
 	struct vmm_tdp tdp;
@@ -77,6 +82,14 @@ enum vmm_vcpu_mode {
 
 /* vcpu->requests bits, set by other threads, consumed before entry. */
 #define VMM_REQ_TLB_FLUSH	0
+#define VMM_REQ_EVENT		1	/* irqchip: look at the LAPIC again */
+
+/* What a vCPU with an irqchip does (vcpu->mp_state). */
+enum vmm_mp_state {
+	VMM_MP_RUNNABLE,
+	VMM_MP_HALTED,		/* HLT: waits for an interrupt it can take */
+	VMM_MP_WAIT_SIPI,	/* an AP after INIT: waits for STARTUP */
+};
 
 struct vmm_vcpu {
 	struct vmm_vm *vm;
@@ -94,6 +107,12 @@ struct vmm_vcpu {
 	bool irq_pending;
 	u8 irq_vector;
 	bool nmi_pending;
+
+	/* With an irqchip: the LAPIC, the wait in HLT and for SIPI. */
+	struct vmm_lapic *lapic;
+	int mp_state;		/* enum vmm_mp_state, the vCPU thread's */
+	bool halt_if;		/* RFLAGS.IF when it halted */
+	wait_queue_head_t wq;	/* the vCPU waits here; kicks wake it */
 
 	/* An MMIO read waiting for userspace to supply its data. */
 	bool mmio_read_pending;
@@ -126,6 +145,11 @@ struct vmm_engine_ops {
 	int (*set_sregs)(struct vmm_vcpu *vcpu, const struct vmm_sregs *sregs);
 	int (*get_msr)(struct vmm_vcpu *vcpu, u32 index, u64 *data);
 	int (*set_msr)(struct vmm_vcpu *vcpu, u32 index, u64 data, bool host);
+	/*
+	 * irqchip: @sipi_vector -1 puts the vCPU in the state after INIT;
+	 * 0-255 starts it in real mode at vector << 12 (STARTUP).
+	 */
+	void (*vcpu_init_event)(struct vmm_vcpu *vcpu, int sipi_vector);
 };
 
 /* What the chosen engine found the CPU can do; set by hardware_setup. */

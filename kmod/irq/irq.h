@@ -76,10 +76,29 @@ bool vmm_irq_mmio(struct vmm_vcpu *vcpu, u64 gpa, int len, bool write,
 		  u64 *val);
 
 /* ---- lapic.c ---- */
+/* Returns the number of LAPICs that took @irq (0: none matched). */
 int vmm_lapic_deliver(struct vmm_vm *vm, const struct vmm_apic_irq *irq);
 int vmm_lapic_signal_msi(struct vmm_vm *vm, u64 address, u32 data);
 /* The PIC's INT output changed: wake whoever takes ExtINT (vCPU 0). */
 void vmm_irq_pic_changed(struct vmm_vm *vm);
+
+/* lapic.c, for the frontend and the engines (not the models). */
+int vmm_lapic_create(struct vmm_vcpu *vcpu);
+void vmm_lapic_destroy(struct vmm_vcpu *vcpu);
+int vmm_lapic_pre_run(struct vmm_vcpu *vcpu);
+int vmm_irq_pending(struct vmm_vcpu *vcpu, int *tpr_class);
+int vmm_irq_ack(struct vmm_vcpu *vcpu);
+u8 vmm_lapic_get_cr8(struct vmm_vcpu *vcpu);
+void vmm_lapic_set_cr8(struct vmm_vcpu *vcpu, u8 cr8);
+u64 vmm_lapic_get_base(struct vmm_vcpu *vcpu);
+bool vmm_lapic_set_base(struct vmm_vcpu *vcpu, u64 data, bool host);
+u64 vmm_lapic_get_tscdeadline(struct vmm_vcpu *vcpu);
+void vmm_lapic_set_tscdeadline(struct vmm_vcpu *vcpu, u64 deadline,
+			       u64 guest_tsc);
+bool vmm_lapic_in_page(struct vmm_vcpu *vcpu, u64 gpa);
+void vmm_lapic_mmio(struct vmm_vcpu *vcpu, u32 off, int len, bool write,
+		    u64 *val);
+void vmm_vcpu_kick(struct vmm_vcpu *vcpu);
 
 /* ---- pic.c ---- */
 struct vmm_pic *vmm_pic_create(struct vmm_vm *vm);

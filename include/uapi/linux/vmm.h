@@ -83,7 +83,10 @@ enum vmm_engine {
  * refused (EBUSY): interrupts come through VMM_IRQ_LINE and VMM_SIGNAL_MSI.
  */
 #define VMM_CREATE_IRQCHIP	_IO(VMM_IO, 0x15)
-/* Deliver a message-signalled interrupt (PCI MSI/MSI-X) to the LAPICs. */
+/*
+ * Deliver a message-signalled interrupt (PCI MSI/MSI-X) to the LAPICs.
+ * Returns the number of LAPICs that took it; ENXIO without an irqchip.
+ */
 #define VMM_SIGNAL_MSI		_IOW(VMM_IO, 0x16, struct vmm_msi)
 
 #define VMM_MEM_READONLY	(1u << 0)	/* guest writes become MMIO exits */
