@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pit_test - the in-kernel 8254 PIT, PICs and IOAPIC end to end: a guest
+ * programs PIT channel 0 and takes IRQ0 through the PIC in real mode
+ * (ExtINT) and through the IOAPIC in long mode, at the rate it asked
+ * for; and a guest calibrates its TSC against channel 2 the way Linux's
+ * pit_calibrate_tsc() does, which must agree with the host's TSC rate.
+ * Skipped where the module has no irqchip (VMM_CREATE_IRQCHIP).
+ */
+#include <time.h>
+#include <x86intrin.h>
+
+#include "lib/vmm_test.h"
+
+#define PORT_DONE	0x84	/* the guest is done: results in the mailbox */
+
+#define VEC_TIMER	0x30
+#define TICKS		50	/* interrupts each guest waits for */
+#define TICK_COUNT	1193	/* PIT clocks: 1 ms */
+
+/* Mailbox: u32 ticks at +0, u64 TSC delta at +8. */
+#define MB_TICKS	GUEST_MAILBOX
+#define MB_TSC		(GUEST_MAILBOX + 8)
+
+/*
+ * Programs PIT channel 0 in mode 2 (rate generator) for 1 ms, the way
+ * Linux's clockevent does.
+ */
+#define PIT_CH0_1MS							\
+"	movb $0x34, %al\n"						\
+"	outb %al, $0x43\n"						\
+"	movb $" __stringify(TICK_COUNT & 0xff) ", %al\n"		\
+"	outb %al, $0x40\n"						\
+"	movb $" __stringify(TICK_COUNT >> 8) ", %al\n"			\
+"	outb %al, $0x40\n"
+
+/* The PICs as Linux's init_8259A() leaves them, vectors 0x30 and 0x38. */
+#define PIC_INIT(mask0)							\
+"	movb $0x11, %al\n"						\
+"	outb %al, $0x20\n"						\
+"	movb $0x30, %al\n"						\
+"	outb %al, $0x21\n"						\
+"	movb $0x04, %al\n"						\
+"	outb %al, $0x21\n"						\
+"	movb $0x01, %al\n"						\
+"	outb %al, $0x21\n"						\
+"	movb $0x11, %al\n"						\
+"	outb %al, $0xa0\n"						\
+"	movb $0x38, %al\n"						\
+"	outb %al, $0xa1\n"						\
+"	movb $0x02, %al\n"						\
+"	outb %al, $0xa1\n"						\
+"	movb $0x01, %al\n"						\
+"	outb %al, $0xa1\n"						\
+"	movb $" mask0 ", %al\n"					\
+"	outb %al, $0x21\n"						\
+"	movb $0xff, %al\n"						\
+"	outb %al, $0xa1\n"
+
+/* Real mode: IRQ0 through the PIC, EOI to the PIC. */
+asm(
+"	.pushsection .rodata.guest, \"a\"\n"
+"	.code16\n"
+"real_pit_start:\n"
+"	cli\n"
+	PIC_INIT("0xfe")
+	PIT_CH0_1MS
+"	sti\n"
+"1:	hlt\n"
+"	cmpl $" __stringify(TICKS) ", " __stringify(MB_TICKS) "\n"
+"	jb 1b\n"
+"	cli\n"
+"	outb %al, $" __stringify(PORT_DONE) "\n"
+"	hlt\n"
+"real_pit_handler:\n"
+"	pushw %ax\n"
+"	incl " __stringify(MB_TICKS) "\n"
+"	movb $0x20, %al\n"
+"	outb %al, $0x20\n"
+"	popw %ax\n"
+"	iret\n"
+"real_pit_end:\n"
+"	.code64\n"
+"	.popsection\n");
+VMM_GUEST_CODE(real_pit);
+extern const unsigned char real_pit_handler[];
+
+/*
+ * Long mode: the PICs masked, IOAPIC pin 2 (where the MADT puts the
+ * PIT) edge-triggered to VEC_TIMER on APIC 0, EOI to the local APIC.
+ */
+asm(
+"	.pushsection .rodata.guest, \"a\"\n"
+"	.code64\n"
+"long_pit_start:\n"
+"	cli\n"
+	PIC_INIT("0xff")
+"	movl $0xfee00000, %ebx\n"
+"	movl $0x1ff, 0xf0(%rbx)\n"		/* SVR: APIC on, spurious 0xff */
+"	movl $0, 0x80(%rbx)\n"			/* TPR */
+"	movl $0xfec00000, %ecx\n"
+"	movl $0x15, (%rcx)\n"			/* pin 2, high: APIC ID 0 */
+"	movl $0, 0x10(%rcx)\n"
+"	movl $0x14, (%rcx)\n"			/* pin 2, low: unmasked */
+"	movl $" __stringify(VEC_TIMER) ", 0x10(%rcx)\n"
+	PIT_CH0_1MS
+"	sti\n"
+"1:	hlt\n"
+"	cmpl $" __stringify(TICKS) ", " __stringify(MB_TICKS) "\n"
+"	jb 1b\n"
+"	cli\n"
+"	outb %al, $" __stringify(PORT_DONE) "\n"
+"	hlt\n"
+"long_pit_handler:\n"
+"	incl " __stringify(MB_TICKS) "\n"
+"	movl $0, 0xb0(%rbx)\n"			/* EOI */
+"	iretq\n"
+"long_pit_end:\n"
+"	.popsection\n");
+VMM_GUEST_CODE(long_pit);
+extern const unsigned char long_pit_handler[];
+
+/* Linux's pit_calibrate_tsc(): 10 ms of channel 2 in mode 0. */
+#define CAL_COUNT	11932
+asm(
+"	.pushsection .rodata.guest, \"a\"\n"
+"	.code64\n"
+"tsc_cal_start:\n"
+"	inb $0x61, %al\n"
+"	andb $0xfd, %al\n"
+"	orb $0x01, %al\n"
+"	outb %al, $0x61\n"
+"	movb $0xb0, %al\n"
+"	outb %al, $0x43\n"
+"	movb $" __stringify(CAL_COUNT & 0xff) ", %al\n"
+"	outb %al, $0x42\n"
+"	movb $" __stringify(CAL_COUNT >> 8) ", %al\n"
+"	outb %al, $0x42\n"
+"	rdtsc\n"
+"	shlq $32, %rdx\n"
+"	orq %rax, %rdx\n"
+"	movq %rdx, %rsi\n"
+"1:	inb $0x61, %al\n"
+"	testb $0x20, %al\n"
+"	jz 1b\n"
+"	rdtsc\n"
+"	shlq $32, %rdx\n"
+"	orq %rax, %rdx\n"
+"	subq %rsi, %rdx\n"
+"	movq %rdx, " __stringify(MB_TSC) "\n"
+"	outb %al, $" __stringify(PORT_DONE) "\n"
+"	hlt\n"
+"tsc_cal_end:\n"
+"	.popsection\n");
+VMM_GUEST_CODE(tsc_cal);
+
+FIXTURE(pit) {
+	struct vmm_test t;
+};
+
+FIXTURE_SETUP(pit)
+{
+}
+
+FIXTURE_TEARDOWN(pit)
+{
+	if (self->t.vm)
+		vmm_test_teardown(&self->t);
+}
+
+/* A VM with the in-kernel irqchip, RAM and vCPU 0, or SKIP. */
+#define PIT_TEST_SETUP(t) do {						\
+	memset((t), 0, sizeof(*(t)));					\
+	VMM_TEST_VM((t)->vm);						\
+	if (ioctl((t)->vm->fd, VMM_CREATE_IRQCHIP, 0)) {		\
+		ASSERT_TRUE(errno == EOPNOTSUPP || errno == ENOTTY ||	\
+			    errno == EINVAL) TH_LOG("VMM_CREATE_IRQCHIP: %s", \
+						    strerror(errno));	\
+		SKIP(return, "no in-kernel irqchip: %s", strerror(errno)); \
+	}								\
+	(t)->mem = vmm_vm_add_memory((t)->vm, 0, 0, GUEST_RAM_SIZE, 0); \
+	ASSERT_NE(NULL, (t)->mem) TH_LOG("slot 0: %s", strerror(errno)); \
+	(t)->vcpu = vmm_vcpu_create((t)->vm, 0);			\
+	ASSERT_NE(NULL, (t)->vcpu) TH_LOG("vCPU 0: %s", strerror(errno)); \
+} while (0)
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Runs the guest to its OUT to PORT_DONE and checks that TICKS timer
+ * interrupts took about TICKS ms: not faster than the PIT was programmed
+ * (5% slack for clock rounding), and not lost by the dozen.
+ */
+static void run_ticks(struct __test_metadata *_metadata, struct vmm_test *t)
+{
+	uint32_t ticks;
+	double t0, ms;
+
+	t0 = now_s();
+	vmm_test_out(_metadata, t->vcpu, PORT_DONE, 1);
+	ms = (now_s() - t0) * 1000;
+	memcpy(&ticks, t->mem + MB_TICKS, sizeof(ticks));
+	ASSERT_EQ(TICKS, ticks);
+	TH_LOG("%d ticks of 1 ms in %.1f ms", TICKS, ms);
+	ASSERT_GE(ms, TICKS * 0.95);
+	/* The emulated machine is slow, but not 1 s for 50 ticks slow. */
+	ASSERT_LE(ms, 1000);
+}
+
+TEST_F(pit, real_mode_pic)
+{
+	struct vmm_test *t = &self->t;
+
+	PIT_TEST_SETUP(t);
+	VMM_TEST_LOAD(t, real_pit);
+	ASSERT_EQ(0, vmm_setup_real_mode(t->vcpu, 0, GUEST_CODE,
+					 GUEST_STACK16));
+	ASSERT_EQ(0, vmm_set_idt_gate(t->vcpu, 0x30,
+				      GUEST_LABEL(real_pit_handler, real_pit)));
+	run_ticks(_metadata, t);
+}
+
+TEST_F(pit, long_mode_ioapic)
+{
+	struct vmm_test *t = &self->t;
+
+	PIT_TEST_SETUP(t);
+	VMM_TEST_LOAD(t, long_pit);
+	ASSERT_EQ(0, vmm_setup_long_mode(t->vcpu, GUEST_SYS,
+					 GUEST_LABEL(long_pit_start, long_pit),
+					 GUEST_STACK));
+	ASSERT_EQ(0, vmm_set_idt_gate(t->vcpu, VEC_TIMER,
+				      GUEST_LABEL(long_pit_handler, long_pit)));
+	run_ticks(_metadata, t);
+}
+
+/* The host's TSC rate, measured over 100 ms. */
+static double host_tsc_hz(void)
+{
+	struct timespec req = { 0, 100 * 1000 * 1000 };
+	double t0, t1;
+	uint64_t c0, c1;
+
+	t0 = now_s();
+	c0 = __rdtsc();
+	nanosleep(&req, NULL);
+	c1 = __rdtsc();
+	t1 = now_s();
+	return (c1 - c0) / (t1 - t0);
+}
+
+TEST_F(pit, tsc_calibration)
+{
+	struct vmm_test *t = &self->t;
+	double host_hz, guest_hz;
+	uint64_t delta;
+
+	PIT_TEST_SETUP(t);
+	VMM_TEST_LOAD(t, tsc_cal);
+	ASSERT_EQ(0, vmm_setup_long_mode(t->vcpu, GUEST_SYS,
+					 GUEST_LABEL(tsc_cal_start, tsc_cal),
+					 GUEST_STACK));
+	vmm_test_out(_metadata, t->vcpu, PORT_DONE, 1);
+	memcpy(&delta, t->mem + MB_TSC, sizeof(delta));
+	host_hz = host_tsc_hz();
+	/* What Linux computes: TSC clocks over CAL_COUNT PIT clocks. */
+	guest_hz = delta * 1193182.0 / CAL_COUNT;
+	TH_LOG("guest TSC %.1f MHz, host %.1f MHz", guest_hz / 1e6,
+	       host_hz / 1e6);
+	ASSERT_GE(guest_hz, host_hz * 0.98);
+	ASSERT_LE(guest_hz, host_hz * 1.05);
+}
+
+TEST_HARNESS_MAIN
