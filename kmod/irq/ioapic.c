@@ -66,15 +66,6 @@ struct vmm_ioapic {
 };
 
 /*
- * Until h1's lapic.c lands on main: a placeholder that the real
- * definition replaces at link time.
- */
-int __weak vmm_lapic_deliver(struct vmm_vm *vm, const struct vmm_apic_irq *irq)
-{
-	return 0;
-}
-
-/*
  * Send pin @pin's message if the pin wants to interrupt now; ioapic->lock
  * held (vmm_lapic_deliver takes only LAPIC locks, which come after it).
  */

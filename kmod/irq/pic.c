@@ -51,14 +51,6 @@ struct vmm_pic {
 #define ELCR_MASK_MASTER	0xf8
 #define ELCR_MASK_SLAVE		0xde
 
-/*
- * Until h1's lapic.c lands on main: a placeholder that the real
- * definition replaces at link time.
- */
-void __weak vmm_irq_pic_changed(struct vmm_vm *vm)
-{
-}
-
 static void pic_reset_chip(struct vmm_8259 *s)
 {
 	/*

@@ -75,15 +75,6 @@ struct vmm_pit {
 	u64 irq_clock;		/* clock of the next interrupt since load */
 };
 
-/*
- * Until h1's irq.c lands on main: a placeholder that the real definition
- * replaces at link time.
- */
-int __weak vmm_irq_set_gsi(struct vmm_vm *vm, u32 gsi, int level)
-{
-	return 0;
-}
-
 static u64 ns_to_clocks(s64 ns)
 {
 	return ns <= 0 ? 0 : mul_u64_u32_div(ns, PIT_HZ, NSEC_PER_SEC);
