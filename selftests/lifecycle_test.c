@@ -2,8 +2,10 @@
 /*
  * lifecycle_test - VMs come and go without leaking: two thousand cycles of
  * create, add memory, create a vCPU, run a guest, destroy leave the fd
- * count where it was and free memory within a few MiB; a vCPU keeps its
- * VM alive after the VM fd is closed; a VM takes every vCPU id it offers.
+ * count where it was and free memory within a few MiB, and so do as many
+ * VMs with an in-kernel irqchip whose LAPIC timer is armed at the end and
+ * whose vCPU 1 waits for SIPI; a vCPU keeps its VM alive after the VM fd
+ * is closed; a VM takes every vCPU id it offers.
  */
 #include "lib/vmm_test.h"
 
@@ -26,6 +28,23 @@ asm(
 "	.code64\n"
 "	.popsection\n");
 VMM_GUEST_CODE(tiny_guest);
+
+/* 32-bit, paging off: arms a periodic LAPIC timer, reports, halts. */
+asm(
+"	.pushsection .rodata.guest, \"a\"\n"
+"	.code32\n"
+"timer_guest_start:\n"
+"	movl $0xfee00000, %ebx\n"
+"	movl $0x1ff, 0xf0(%ebx)\n"		/* SVR: APIC on */
+"	movl $(0x40 | (1 << 17)), 0x320(%ebx)\n"	/* periodic, vector 0x40 */
+"	movl $100000, 0x380(%ebx)\n"
+"	outb %al, $0x80\n"
+"	cli\n"
+"	hlt\n"
+"timer_guest_end:\n"
+"	.code64\n"
+"	.popsection\n");
+VMM_GUEST_CODE(timer_guest);
 
 static int count_fds(void)
 {
@@ -96,6 +115,40 @@ static void one_cycle(struct __test_metadata *_metadata, unsigned int i)
 	vmm_vm_destroy(vm);
 }
 
+/*
+ * One life of a VM with an irqchip; returns 1 when the PIC/IOAPIC/PIT
+ * models are placeholders (no irqchip can be made).
+ */
+static int one_irqchip_cycle(struct __test_metadata *_metadata, unsigned int i)
+{
+	struct vmm_vcpu *vcpu, *ap;
+	struct vmm_vm *vm;
+
+	vm = vmm_vm_create();
+	ASSERT_NE(NULL, vm) TH_LOG("cycle %u: VM: %s", i, strerror(errno));
+	if (ioctl(vm->fd, VMM_CREATE_IRQCHIP, 0)) {
+		ASSERT_EQ(EOPNOTSUPP, errno);
+		vmm_vm_destroy(vm);
+		return 1;
+	}
+	ASSERT_NE(NULL, vmm_vm_add_memory(vm, 0, 0, 0x100000, 0));
+	ASSERT_EQ(0, vmm_load_code(vm, GUEST_CODE, timer_guest_start,
+				   timer_guest_end));
+	vcpu = vmm_vcpu_create(vm, 0);
+	ASSERT_NE(NULL, vcpu) TH_LOG("cycle %u: vCPU: %s", i,
+				     strerror(errno));
+	ap = vmm_vcpu_create(vm, 1);
+	ASSERT_NE(NULL, ap);
+	ASSERT_EQ(0, vmm_setup_protected32(vcpu, GUEST_SYS, GUEST_CODE,
+					   0x8000));
+	vmm_test_out(_metadata, vcpu, 0x80, 1);
+	/* The VM goes with its timer armed and vCPU 1 never started. */
+	vmm_vcpu_destroy(ap);
+	vmm_vcpu_destroy(vcpu);
+	vmm_vm_destroy(vm);
+	return 0;
+}
+
 /* A fixture only for the longer timeout: TCG is slow at this. */
 FIXTURE(cycles) {
 };
@@ -132,6 +185,35 @@ TEST_F_TIMEOUT(cycles, create_destroy, 240)
 	/* vCPUs are freed after an RCU grace period. */
 	usleep(200000);
 
+	fds_after = count_fds();
+	free_after = free_kb();
+	TH_LOG("free memory %ld kB before, %ld kB after %d cycles",
+	       free_before, free_after, CYCLES);
+	ASSERT_EQ(fds_before, fds_after);
+	ASSERT_GT(LEAK_LIMIT_KB, free_before - free_after)
+		TH_LOG("%ld kB lost over %d cycles", free_before - free_after,
+		       CYCLES);
+}
+
+TEST_F_TIMEOUT(cycles, irqchip_create_destroy, 240)
+{
+	long free_before, free_after;
+	int fds_before, fds_after;
+	struct vmm_vm *vm;
+	unsigned int i;
+
+	VMM_TEST_VM(vm);
+	vmm_vm_destroy(vm);
+	for (i = 0; i < WARMUP; i++) {
+		if (one_irqchip_cycle(_metadata, i))
+			SKIP(return, "PIC/IOAPIC/PIT models not built yet");
+	}
+	fds_before = count_fds();
+	free_before = free_kb();
+	for (i = 0; i < CYCLES; i++)
+		one_irqchip_cycle(_metadata, i);
+	/* vCPUs and LAPICs are freed after an RCU grace period. */
+	usleep(200000);
 	fds_after = count_fds();
 	free_after = free_kb();
 	TH_LOG("free memory %ld kB before, %ld kB after %d cycles",
