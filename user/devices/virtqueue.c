@@ -79,12 +79,16 @@ int vq_enable(struct virtqueue *vq)
 	return 0;
 }
 
-static void vq_load_desc(const struct vring_desc *p, struct vring_desc *d)
+/*
+ * Descriptor @idx of @table, copied once: the guest may rewrite it while
+ * we look, and an indirect table need not be aligned.  The barrier keeps
+ * the compiler from reading the guest's copy again instead of ours.
+ */
+static void vq_load_desc(const void *table, unsigned int idx,
+			 struct vring_desc *d)
 {
-	d->addr = __atomic_load_n(&p->addr, __ATOMIC_RELAXED);
-	d->len = __atomic_load_n(&p->len, __ATOMIC_RELAXED);
-	d->flags = __atomic_load_n(&p->flags, __ATOMIC_RELAXED);
-	d->next = __atomic_load_n(&p->next, __ATOMIC_RELAXED);
+	memcpy(d, (const uint8_t *)table + 16 * idx, sizeof(*d));
+	__asm__ __volatile__("" : : : "memory");
 }
 
 /*
@@ -96,7 +100,7 @@ static const char *vq_walk(struct virtqueue *vq, uint16_t head,
 			   struct vq_chain *c)
 {
 	struct virtio_dev *vdev = vq->vdev;
-	const struct vring_desc *table = vq->desc;
+	const void *table = vq->desc;
 	unsigned int tsize = vq->size, left = vq->size, n = 0;
 	bool indirect = false;
 	unsigned int idx = head;
@@ -110,7 +114,7 @@ static const char *vq_walk(struct virtqueue *vq, uint16_t head,
 			return "next index out of range";
 		if (!left--)
 			return "longer than the queue (a loop?)";
-		vq_load_desc(&table[idx], &d);
+		vq_load_desc(table, idx, &d);
 		if (d.flags & VRING_DESC_F_INDIRECT) {
 			if (indirect)
 				return "indirect descriptor in an indirect table";
