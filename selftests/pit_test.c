@@ -5,8 +5,14 @@
  * (ExtINT) and through the IOAPIC in long mode, at the rate it asked
  * for; and a guest calibrates its TSC against channel 2 the way Linux's
  * pit_calibrate_tsc() does, which must agree with the host's TSC rate.
+ * Also: a level interrupt the guest EOIs while its line stays asserted
+ * (an interrupt storm) leaves the guest time to run; lines raised from
+ * another thread while the PIT ticks and the guest reprograms the
+ * controllers; VMs destroyed while their PIT ticks fast.
  * Skipped where the module has no irqchip (VMM_CREATE_IRQCHIP).
  */
+#include <pthread.h>
+#include <signal.h>
 #include <time.h>
 #include <x86intrin.h>
 
@@ -154,6 +160,86 @@ asm(
 "	.popsection\n");
 VMM_GUEST_CODE(tsc_cal);
 
+/*
+ * An interrupt storm: IOAPIC pin 5 level-triggered to VEC_STORM, the line
+ * held high by the test, a handler that only counts and EOIs.  Every
+ * EOI delivers again at once, so the main loop runs only when the
+ * IOAPIC's storm guard holds the next delivery back; it then reports
+ * how many interrupts it saw.
+ */
+#define VEC_STORM	0x35
+#define STORM_MIN	10000
+asm(
+"	.pushsection .rodata.guest, \"a\"\n"
+"	.code64\n"
+"storm_start:\n"
+	PIC_INIT("0xff")
+"	movl $0xfee00000, %ebx\n"
+"	movl $0x1ff, 0xf0(%rbx)\n"
+"	movl $0xfec00000, %ecx\n"
+"	movl $0x1b, (%rcx)\n"			/* pin 5, high: APIC ID 0 */
+"	movl $0, 0x10(%rcx)\n"
+"	movl $0x1a, (%rcx)\n"			/* pin 5, low: level, unmasked */
+"	movl $(0x8000 | " __stringify(VEC_STORM) "), 0x10(%rcx)\n"
+"	sti\n"
+"1:	cmpl $" __stringify(STORM_MIN) ", " __stringify(MB_TICKS) "\n"
+"	jb 1b\n"
+"	cli\n"
+"	outb %al, $" __stringify(PORT_DONE) "\n"
+"	hlt\n"
+"storm_handler:\n"
+"	incl " __stringify(MB_TICKS) "\n"
+"	movl $0, 0xb0(%rbx)\n"
+"	iretq\n"
+"storm_end:\n"
+"	.popsection\n");
+VMM_GUEST_CODE(storm);
+extern const unsigned char storm_handler[];
+
+/*
+ * PIT ticks every 100 us (the shortest period the kernel allows) through
+ * the IOAPIC and, as LINT0 is ExtINT, through the PIC too, while the main
+ * loop keeps re-programming the PICs, the IOAPIC entry and the PIT; it
+ * never ends by itself.  One handler for every vector the PICs and the
+ * LAPIC can send (spurious ones included) EOIs both.
+ */
+asm(
+"	.pushsection .rodata.guest, \"a\"\n"
+"	.code64\n"
+"churn_start:\n"
+"	movl $0xfee00000, %ebx\n"
+"	movl $0x1ff, 0xf0(%rbx)\n"
+"	movl $0xfec00000, %ecx\n"
+"	movl $0x15, (%rcx)\n"
+"	movl $0, 0x10(%rcx)\n"
+"1:	cli\n"
+	PIC_INIT("0xfe")
+"	sti\n"
+"	movl $0x14, (%rcx)\n"
+"	movl $" __stringify(VEC_TIMER) ", 0x10(%rcx)\n"
+"	movb $0x34, %al\n"
+"	outb %al, $0x43\n"
+"	movb $2, %al\n"
+"	outb %al, $0x40\n"
+"	movb $0, %al\n"
+"	outb %al, $0x40\n"
+"	inb $0x40, %al\n"
+"	inb $0x61, %al\n"
+"	movb $0xc2, %al\n"
+"	outb %al, $0x43\n"
+"	inb $0x40, %al\n"
+"	jmp 1b\n"
+"churn_handler:\n"
+"	incl " __stringify(MB_TICKS) "\n"
+"	movl $0, 0xb0(%rbx)\n"
+"	movb $0x20, %al\n"
+"	outb %al, $0x20\n"
+"	iretq\n"
+"churn_end:\n"
+"	.popsection\n");
+VMM_GUEST_CODE(churn);
+extern const unsigned char churn_handler[];
+
 FIXTURE(pit) {
 	struct vmm_test t;
 };
@@ -275,6 +361,172 @@ TEST_F(pit, tsc_calibration)
 	       host_hz / 1e6);
 	ASSERT_GE(guest_hz, host_hz * 0.98);
 	ASSERT_LE(guest_hz, host_hz * 1.05);
+}
+
+static void irq_line(struct __test_metadata *_metadata, struct vmm_vm *vm,
+		     uint32_t gsi, uint32_t level)
+{
+	struct vmm_irq_level l = { .irq = gsi, .level = level };
+
+	ASSERT_EQ(0, ioctl(vm->fd, VMM_IRQ_LINE, &l))
+		TH_LOG("VMM_IRQ_LINE %u %u: %s", gsi, level, strerror(errno));
+}
+
+TEST_F(pit, level_storm_guard)
+{
+	struct vmm_test *t = &self->t;
+	uint32_t n;
+	double t0;
+
+	PIT_TEST_SETUP(t);
+	VMM_TEST_LOAD(t, storm);
+	ASSERT_EQ(0, vmm_setup_long_mode(t->vcpu, GUEST_SYS,
+					 GUEST_LABEL(storm_start, storm),
+					 GUEST_STACK));
+	ASSERT_EQ(0, vmm_set_idt_gate(t->vcpu, VEC_STORM,
+				      GUEST_LABEL(storm_handler, storm)));
+	irq_line(_metadata, t->vm, 5, 1);
+	t0 = now_s();
+	vmm_test_out(_metadata, t->vcpu, PORT_DONE, 1);
+	memcpy(&n, t->mem + MB_TICKS, sizeof(n));
+	TH_LOG("%u interrupts, then the guest ran, after %.0f ms", n,
+	       (now_s() - t0) * 1000);
+	ASSERT_GE(n, STORM_MIN);
+	irq_line(_metadata, t->vm, 5, 0);
+}
+
+static void churn_gates(struct __test_metadata *_metadata, struct vmm_test *t)
+{
+	int v;
+
+	for (v = 0x30; v < 0x40; v++)
+		ASSERT_EQ(0, vmm_set_idt_gate(t->vcpu, v,
+					      GUEST_LABEL(churn_handler,
+							  churn)));
+	ASSERT_EQ(0, vmm_set_idt_gate(t->vcpu, 0xff,
+				      GUEST_LABEL(churn_handler, churn)));
+}
+
+struct hammer {
+	struct vmm_vm *vm;
+	volatile int stop;
+	unsigned long calls;
+};
+
+/* Every GSI but the PIT's, up and down, as fast as the ioctl goes. */
+static void *hammer_fn(void *arg)
+{
+	struct hammer *h = arg;
+	struct vmm_irq_level l = { 0 };
+
+	while (!h->stop) {
+		l.irq = 1 + h->calls % 23;
+		l.level = (h->calls / 23) & 1;
+		if (ioctl(h->vm->fd, VMM_IRQ_LINE, &l))
+			break;
+		h->calls++;
+	}
+	return NULL;
+}
+
+static void on_sigusr1(int sig)
+{
+}
+
+/*
+ * Ends the VMM_RUN of the calling thread after s->ms: a signal, repeated
+ * until the run is over (immediate_exit stops the next one, if the
+ * signal came between two).
+ */
+struct stopper {
+	long ms;
+	pthread_t vcpu_thread;
+	struct vmm_vcpu *vcpu;
+	volatile int done;
+};
+
+static void *stopper_fn(void *arg)
+{
+	struct stopper *s = arg;
+	struct timespec req = { 0, s->ms * 1000 * 1000 };
+
+	nanosleep(&req, NULL);
+	s->vcpu->run->immediate_exit = 1;
+	req.tv_nsec = 10 * 1000 * 1000;
+	while (!s->done) {
+		pthread_kill(s->vcpu_thread, SIGUSR1);
+		nanosleep(&req, NULL);
+	}
+	return NULL;
+}
+
+static void start_stopper(struct __test_metadata *_metadata,
+			  struct stopper *s, pthread_t *thread,
+			  struct vmm_vcpu *vcpu, long ms)
+{
+	struct sigaction sa = { .sa_handler = on_sigusr1 };
+
+	s->ms = ms;
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	s->vcpu_thread = pthread_self();
+	s->vcpu = vcpu;
+	s->done = 0;
+	ASSERT_EQ(0, pthread_create(thread, NULL, stopper_fn, s));
+}
+
+TEST_F(pit, lines_from_another_thread)
+{
+	struct vmm_test *t = &self->t;
+	struct hammer h = { 0 };
+	struct stopper s;
+	pthread_t hammer, stopper;
+	uint32_t ticks;
+	int ret;
+
+	PIT_TEST_SETUP(t);
+	VMM_TEST_LOAD(t, churn);
+	ASSERT_EQ(0, vmm_setup_long_mode(t->vcpu, GUEST_SYS,
+					 GUEST_LABEL(churn_start, churn),
+					 GUEST_STACK));
+	churn_gates(_metadata, t);
+	h.vm = t->vm;
+	ASSERT_EQ(0, pthread_create(&hammer, NULL, hammer_fn, &h));
+	start_stopper(_metadata, &s, &stopper, t->vcpu, 300);
+	/* The guest never exits by itself: only the stopper ends the run. */
+	ret = vmm_vcpu_run(t->vcpu);
+	s.done = 1;
+	h.stop = 1;
+	pthread_join(hammer, NULL);
+	pthread_join(stopper, NULL);
+	ASSERT_TRUE(ret == 0 || errno == EINTR) TH_LOG("VMM_RUN: %s",
+						       strerror(errno));
+	memcpy(&ticks, t->mem + MB_TICKS, sizeof(ticks));
+	TH_LOG("%lu VMM_IRQ_LINE calls, %u timer interrupts", h.calls, ticks);
+	ASSERT_GT(h.calls, 100);
+}
+
+/* VMs torn down while their PIT fires every 100 us: no callback after. */
+TEST_F(pit, destroy_while_ticking)
+{
+	struct vmm_test *t = &self->t;
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		struct stopper s;
+		pthread_t stopper;
+
+		PIT_TEST_SETUP(t);
+		VMM_TEST_LOAD(t, churn);
+		ASSERT_EQ(0, vmm_setup_long_mode(t->vcpu, GUEST_SYS,
+						 GUEST_LABEL(churn_start, churn),
+						 GUEST_STACK));
+		churn_gates(_metadata, t);
+		start_stopper(_metadata, &s, &stopper, t->vcpu, 20);
+		vmm_vcpu_run(t->vcpu);
+		s.done = 1;
+		pthread_join(stopper, NULL);
+		vmm_test_teardown(t);
+	}
 }
 
 TEST_HARNESS_MAIN
