@@ -67,13 +67,29 @@ ksrc: $(KSRC)/.stamp
 
 # ---- user tools: user/*.c, one program each, sharing user/lib*.c; the
 # programs that serve disks also get user/block/*.c and liburing ----
-USER_PROGS := $(patsubst user/%.c,$(O)/bin/%,$(filter-out user/lib%,$(wildcard user/*.c)))
+# vmm-run's own modules in user/ are not programs.
+VMMRUN_PARTS := user/machine.c $(wildcard user/accel_*.c)
+USER_PROGS := $(patsubst user/%.c,$(O)/bin/%,$(filter-out user/lib% $(VMMRUN_PARTS),$(wildcard user/*.c)))
 USER_LIB := $(wildcard user/lib*.c)
 BLOCK_SRC := $(wildcard user/block/*.c)
 BLOCK_LIBS := -luring
-BLOCK_PROGS := $(O)/bin/vmm-img
+BLOCK_PROGS := $(O)/bin/vmm-img $(O)/bin/vmm-run
 $(BLOCK_PROGS): USER_LINK = $(BLOCK_SRC) $(BLOCK_LIBS)
 $(BLOCK_PROGS): $(BLOCK_SRC) $(wildcard user/block/*.h)
+
+# vmm-run: the launcher, its accelerators, the Linux loader and ACPI
+# tables (user/boot/), the devices (user/devices/); the DSDT is ASL that
+# iasl (Debian's acpica-tools) compiles into a C array acpi.c includes.
+VMMRUN_SRC := $(VMMRUN_PARTS) $(wildcard user/boot/*.c user/devices/*.c)
+$(O)/boot/dsdt.hex: user/boot/dsdt.asl
+	@mkdir -p $(dir $@)
+	@command -v iasl >/dev/null || { echo "iasl not found: apt-get install acpica-tools (.ci/run --deps-only)" >&2; exit 1; }
+	iasl -tc -p $(O)/boot/dsdt $< >/dev/null
+$(O)/bin/vmm-run: USER_LINK = $(VMMRUN_SRC) $(BLOCK_SRC) $(BLOCK_LIBS) \
+	-I$(O)/boot -I$(CURDIR)/user/block -I$(CURDIR)/user/devices \
+	-pthread
+$(O)/bin/vmm-run: $(VMMRUN_SRC) $(O)/boot/dsdt.hex \
+	$(wildcard user/boot/*.h user/devices/*.h)
 user: $(USER_PROGS)
 $(O)/bin/%: user/%.c $(USER_LIB) $(wildcard user/*.h) include/uapi/linux/vmm.h
 	@mkdir -p $(dir $@)
