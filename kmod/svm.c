@@ -14,6 +14,7 @@
 #define pr_fmt(fmt) "vmm: svm: " fmt
 
 #include <linux/kernel.h>
+#include <linux/math64.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
 #include <linux/sched/signal.h>
@@ -24,6 +25,7 @@
 #include <asm/processor.h>
 #include <asm/desc.h>
 #include <asm/trapnr.h>
+#include <asm/tsc.h>
 
 #include "vmm.h"
 #include "emulate.h"
@@ -35,6 +37,11 @@
 #define MSRPM_ORDER		1	/* 8 KiB, all MSRs intercepted */
 /* Renamed between kernels (MSR_F10H_DECFG, MSR_AMD64_DE_CFG). */
 #define SVM_MSR_DE_CFG		0xc0011029
+#define SVM_MSR_INT_PENDING_MSG	0xc0010055	/* C1E on family 0xf/0x10 */
+#define SVM_MSR_NB_CFG		0xc001001f
+/* kvmclock, as KVM defines it (KVM_FEATURE_CLOCKSOURCE2). */
+#define SVM_MSR_KVM_WALL_CLOCK	0x4b564d00
+#define SVM_MSR_KVM_SYSTEM_TIME	0x4b564d01
 
 struct svm_cpu {
 	void *hsave;		/* MSR_VM_HSAVE_PA: VMRUN's host save area */
@@ -81,6 +88,8 @@ struct svm_vcpu {
 	u64 mtrr_def_type;
 	u64 mtrr_fixed[11];
 	u64 mtrr_var[16];	/* base/mask pairs, MSRs 0x200-0x20f */
+	u64 kvmclock_msr;	/* MSR_KVM_SYSTEM_TIME_NEW as written */
+	u64 wall_clock_msr;	/* MSR_KVM_WALL_CLOCK_NEW as written */
 };
 
 static inline struct svm_vcpu *to_svm(struct vmm_vcpu *vcpu)
@@ -591,8 +600,16 @@ static int svm_get_msr(struct vmm_vcpu *vcpu, u32 index, u64 *data)
 	case 0x200 ... 0x20f:
 		*data = svm->mtrr_var[index - 0x200];
 		break;
+	case SVM_MSR_KVM_SYSTEM_TIME:
+		*data = svm->kvmclock_msr;
+		break;
+	case SVM_MSR_KVM_WALL_CLOCK:
+		*data = svm->wall_clock_msr;
+		break;
 	case MSR_IA32_DEBUGCTLMSR:
 	case MSR_K7_HWCR:
+	case SVM_MSR_INT_PENDING_MSG:	/* no C1E */
+	case SVM_MSR_NB_CFG:
 	case MSR_IA32_MCG_CAP:		/* no banks */
 	case MSR_IA32_MCG_STATUS:
 	case MSR_AMD64_PATCH_LEVEL:	/* no microcode to report */
@@ -640,6 +657,86 @@ static bool svm_pat_valid(u64 pat)
 			return false;
 	}
 	return true;
+}
+
+/*
+ * kvmclock: the guest's clock is one linear function of its TSC for every
+ * vCPU, 0 ns at the host TSC the VM was made at (vm->tsc_base), counting
+ * at the host's tsc_khz.  Written once when the guest enables it; the
+ * TSC-stable flag tells the guest it may trust it across vCPUs.
+ */
+struct svm_pvclock {
+	u32 version;
+	u32 pad0;
+	u64 tsc_timestamp;
+	u64 system_time;
+	u32 tsc_to_system_mul;
+	s8 tsc_shift;
+	u8 flags;
+	u8 pad[2];
+} __packed;
+
+struct svm_pvclock_wall {
+	u32 version;
+	u32 sec;
+	u32 nsec;
+} __packed;
+
+#define SVM_PVCLOCK_TSC_STABLE	BIT(0)
+
+/* ns = ((tsc << shift) * mul) >> 32 for a TSC at @hz. */
+static void svm_pvclock_scale(u64 hz, u32 *mul, s8 *shift)
+{
+	u64 num = NSEC_PER_SEC, den = hz;
+	int s = 0;
+
+	/* Keep num/den in [1/2, 1): mul in [2^31, 2^32). */
+	while (num >= den) {
+		den <<= 1;
+		s++;
+	}
+	while (num * 2 < den) {
+		num <<= 1;
+		s--;
+	}
+	*mul = mul_u64_u64_div_u64(num, 1ULL << 32, den);
+	*shift = s;
+}
+
+static void svm_kvmclock_set(struct vmm_vcpu *vcpu, u64 data)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct svm_pvclock pv = {
+		.version = 2,
+		/* The guest TSC that reads 0 ns: the host's tsc_base. */
+		.tsc_timestamp = vcpu->vm->tsc_base +
+				 svm->vmcb->control.tsc_offset,
+		.system_time = 0,
+		.flags = SVM_PVCLOCK_TSC_STABLE,
+	};
+	u64 gpa = data & ~1ULL;
+
+	svm->kvmclock_msr = data;
+	if (!(data & 1))
+		return;
+	svm_pvclock_scale((u64)max(tsc_khz, 1u) * 1000, &pv.tsc_to_system_mul,
+			  &pv.tsc_shift);
+	/* Not RAM, or across a page: the guest gets no clock, as on KVM. */
+	if (offset_in_page(gpa) + sizeof(pv) > PAGE_SIZE ||
+	    vmm_write_guest(vcpu, gpa, &pv, sizeof(pv)))
+		pr_info_ratelimited("kvmclock area at 0x%llx is not RAM\n", gpa);
+}
+
+/* Wall-clock time at the guest's 0 ns. */
+static void svm_kvmclock_wall(struct vmm_vcpu *vcpu, u64 gpa)
+{
+	struct svm_pvclock_wall w = { .version = 2 };
+	u64 ns = vcpu->vm->wall_base_ns;
+
+	w.sec = div_u64_rem(ns, NSEC_PER_SEC, &w.nsec);
+	if (offset_in_page(gpa) + sizeof(w) > PAGE_SIZE ||
+	    vmm_write_guest(vcpu, gpa, &w, sizeof(w)))
+		pr_info_ratelimited("wall clock at 0x%llx is not RAM\n", gpa);
 }
 
 static int svm_set_msr(struct vmm_vcpu *vcpu, u32 index, u64 data, bool host)
@@ -744,9 +841,18 @@ static int svm_set_msr(struct vmm_vcpu *vcpu, u32 index, u64 data, bool host)
 		break;
 	case MSR_IA32_MCG_CAP:
 		return !host;
+	case SVM_MSR_KVM_SYSTEM_TIME:
+		svm_kvmclock_set(vcpu, data);
+		break;
+	case SVM_MSR_KVM_WALL_CLOCK:
+		svm->wall_clock_msr = data;
+		svm_kvmclock_wall(vcpu, data);
+		break;
 	case MSR_AMD64_PATCH_LEVEL:
 	case MSR_AMD64_LS_CFG:
 	case SVM_MSR_DE_CFG:
+	case SVM_MSR_INT_PENDING_MSG:
+	case SVM_MSR_NB_CFG:
 	case MSR_AMD64_OSVW_ID_LENGTH:
 	case MSR_AMD64_OSVW_STATUS:
 		/* Nothing behind them in a guest: writes change nothing. */

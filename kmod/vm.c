@@ -239,9 +239,10 @@ static int vmm_vm_get_cpuid(struct vmm_vm *vm, struct vmm_cpuid __user *uc)
 /* Leaves of the host we pass through, minus what the engine cannot offer. */
 int vmm_supported_cpuid(struct vmm_cpuid __user *uc)
 {
-	static const u32 leaves[] = { 0, 1, 0x40000000, 0x80000000,
-				      0x80000001, 0x80000002, 0x80000003,
-				      0x80000004, 0x80000008 };
+	static const u32 leaves[] = { 0, 1, 0x40000000, 0x40000100,
+				      0x40000101, 0x80000000, 0x80000001,
+				      0x80000002, 0x80000003, 0x80000004,
+				      0x80000008 };
 	struct vmm_cpuid_entry e[ARRAY_SIZE(leaves)] = {};
 	int i;
 
@@ -253,6 +254,24 @@ int vmm_supported_cpuid(struct vmm_cpuid __user *uc)
 			e[i].ebx = 0x566d6d56;	/* "VmmV" */
 			e[i].ecx = 0x6d566d6d;	/* "mmVm" */
 			e[i].edx = 0x6d6d566d;	/* "mVmm" */
+			continue;
+		}
+		if (leaves[i] == 0x40000100) {
+			/*
+			 * KVM's signature one leaf block up, as hypervisors
+			 * that speak two interfaces do: Linux finds kvmclock
+			 * here and takes its TSC frequency from it instead of
+			 * calibrating against the PIT.
+			 */
+			e[i].eax = 0x40000101;
+			e[i].ebx = 0x4b4d564b;	/* "KVMK" */
+			e[i].ecx = 0x564b4d56;	/* "VMKV" */
+			e[i].edx = 0x0000004d;	/* "M\0\0\0" */
+			continue;
+		}
+		if (leaves[i] == 0x40000101) {
+			/* CLOCKSOURCE2, NOP_IO_DELAY, CLOCKSOURCE_STABLE_BIT */
+			e[i].eax = BIT(3) | BIT(1) | BIT(24);
 			continue;
 		}
 		cpuid_count(leaves[i], 0, &e[i].eax, &e[i].ebx, &e[i].ecx,
@@ -403,6 +422,7 @@ long vmm_dev_create_vm(unsigned long flags)
 	mmgrab(vm->mm);
 	/* One TSC for all vCPUs: a guest checks that they agree. */
 	vm->tsc_base = rdtsc();
+	vm->wall_base_ns = ktime_get_real_ns();
 
 	/* From here on, vmm_vm_free() undoes whatever was set up. */
 	ret = vmm_tdp_init(vm);

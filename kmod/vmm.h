@@ -69,6 +69,7 @@ struct vmm_vm {
 	struct vmm_irqchip *irqchip;
 	atomic_t lowest_rr;	/* lowest-priority delivery's turn */
 	u64 tsc_base;		/* host TSC at which guest TSCs read 0 */
+	u64 wall_base_ns;	/* realtime then: kvmclock's wall clock */
 	struct vmm_cpuid_table __rcu *cpuid;	/* read in the exit path */
 	struct mmu_notifier mmu_notifier;
 	struct vmm_tdp tdp;

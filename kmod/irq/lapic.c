@@ -260,16 +260,21 @@ static u32 lapic_timer_mode(struct vmm_lapic *l)
 	return reg_get(l, LAPIC_LVTT) & LVT_TIMER_MODE;
 }
 
-/* Lock held: the timer's interrupt, if its LVT lets it through. */
-static void lapic_timer_fire(struct vmm_lapic *l)
+/*
+ * Lock held: the timer's interrupt, if its LVT lets it through.  Returns
+ * true when IRR changed (a vector already pending needs no kick).
+ */
+static bool lapic_timer_fire(struct vmm_lapic *l)
 {
 	u32 lvtt = reg_get(l, LAPIC_LVTT);
 	u8 vec = lvtt & LVT_VECTOR;
 
-	if ((lvtt & LVT_MASKED) || !lapic_sw_enabled(l) || vec < 16)
-		return;
+	if ((lvtt & LVT_MASKED) || !lapic_sw_enabled(l) || vec < 16 ||
+	    vec_test(l, LAPIC_IRR, vec))
+		return false;
 	vec_set(l, LAPIC_IRR, vec);
 	vec_clear(l, LAPIC_TMR, vec);
+	return true;
 }
 
 static enum hrtimer_restart lapic_timer_cb(struct hrtimer *t)
@@ -277,9 +282,10 @@ static enum hrtimer_restart lapic_timer_cb(struct hrtimer *t)
 	struct vmm_lapic *l = container_of(t, struct vmm_lapic, timer);
 	enum hrtimer_restart ret = HRTIMER_NORESTART;
 	unsigned long flags;
+	bool kick;
 
 	spin_lock_irqsave(&l->lock, flags);
-	lapic_timer_fire(l);
+	kick = lapic_timer_fire(l);
 	if (lapic_timer_mode(l) == TIMER_PERIODIC && l->period_ns) {
 		/* Missed periods collapse into one, as IRR has one bit. */
 		hrtimer_forward_now(t, ns_to_ktime(l->period_ns));
@@ -288,7 +294,12 @@ static enum hrtimer_restart lapic_timer_cb(struct hrtimer *t)
 		l->tsc_deadline = 0;
 	}
 	spin_unlock_irqrestore(&l->lock, flags);
-	vmm_vcpu_kick(l->vcpu);
+	/*
+	 * A guest halted with IF=0 and a periodic timer must not be woken
+	 * at each period for an interrupt it already has pending.
+	 */
+	if (kick)
+		vmm_vcpu_kick(l->vcpu);
 	return ret;
 }
 
@@ -924,6 +935,14 @@ static bool lapic_halt_wakes(struct vmm_vcpu *vcpu)
 int vmm_lapic_pre_run(struct vmm_vcpu *vcpu)
 {
 	for (;;) {
+		/*
+		 * Kicks may come faster than this loop turns (a slow host,
+		 * many senders): wait_event does not look at signals when
+		 * its condition holds, so this loop must.
+		 */
+		if (signal_pending(current))
+			return -EINTR;
+		cond_resched();
 		clear_bit(VMM_REQ_EVENT, &vcpu->requests);
 		/* Clear before looking, so a kick after this is not lost. */
 		smp_mb__after_atomic();
