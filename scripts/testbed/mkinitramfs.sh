@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Packs the initramfs of the vmm test machine: busybox, /init, vmm.ko, the
-# selftests and user tools, and KVM's own modules (the peer for the bench).
+# selftests and user tools, KVM's own modules (the peer for the bench),
+# and a Linux guest for vmm-run (/guest: the same kernel, mkguest.sh's
+# initramfs).
 #
 #   mkinitramfs.sh OUT.cpio
 #
@@ -45,6 +47,16 @@ for f in "$O"/selftests/* "$O"/bin/*; do
 	*) rm -f "$root/bin/${f##*/}"; cp "$f" "$root/bin/" ;;
 	esac
 done
+
+# The Linux guest of the "linux" and "demo" jobs: this kernel again, and
+# a small initramfs of its own (mkguest.sh).
+mkdir -p "$root/guest"
+if [ -r "/boot/vmlinuz-$KVER" ] &&
+   "$here/mkguest.sh" "$root/guest/initrd.cpio" >/dev/null; then
+	cp "/boot/vmlinuz-$KVER" "$root/guest/bzImage"
+else
+	echo "mkinitramfs: no guest kernel or initramfs; the linux job will say so" >&2
+fi
 
 # kvm-amd and its dependencies, in load order, one "file params" a line.
 # modules.dep lists a module's dependencies so that loading them

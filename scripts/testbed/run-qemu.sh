@@ -4,14 +4,17 @@
 # Boots Debian's kernel with the test initramfs in QEMU TCG (AMD-V emulated,
 # nested paging) and runs one /init job.
 #
-#   run-qemu.sh [-n NAME] [-j JOB] [-c CPUS] [-4|-5] [-p VMM_PARAMS]
+#   run-qemu.sh [-n NAME] [-j JOB] [-c CPUS] [-m MiB] [-4|-5] [-p VMM_PARAMS]
 #               [-t SECONDS] [-a APPEND] [-i INITRAMFS] [-q]
 #
 #   -n  run name: logs go to $O/testbed/NAME.log (console) and NAME.tap
-#   -j  check (default), demo, bench, kvm, none (see scripts/testbed/init)
+#   -j  check (default), linux, demo, demo-tiny, bench, kvm, none (see
+#       scripts/testbed/init)
 #   -c  vCPUs (default 1); with more than one TCG runs single-threaded,
 #       because QEMU 7.2's multi-threaded TCG has aborted under nested
 #       guests (TESTBED.md); TCG_THREAD=multi overrides
+#   -m  the machine's RAM in MiB (default 1024; the linux job's large
+#       guest wants 2048)
 #   -4  -cpu max,la57=off: the kernel runs 4-level paging
 #   -5  -cpu max (default): Debian's kernel turns on 5-level paging
 #   -p  parameters for insmod vmm.ko
@@ -33,13 +36,14 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 KVER=${KVER:?KVER is not set}
 O=${O:-build}
-name=run job=check cpus=1 cpu=max levels=5 secs=600
+name=run job=check cpus=1 cpu=max levels=5 secs=600 mem=1024
 params='' append='' initrd='' quiet='' retried=
-while getopts n:j:c:45p:t:a:i:q opt; do
+while getopts n:j:c:m:45p:t:a:i:q opt; do
 	case $opt in
 	n) name=$OPTARG ;;
 	j) job=$OPTARG ;;
 	c) cpus=$OPTARG ;;
+	m) mem=$OPTARG ;;
 	4) cpu=max,la57=off levels=4 ;;
 	5) cpu=max levels=5 ;;
 	p) params=$OPTARG ;;
@@ -88,7 +92,7 @@ cmdline="console=ttyS0 panic=-1 oops=panic quiet vmm_job=$job"
 [ -n "$append" ] && cmdline="$cmdline $append"
 
 # shellcheck disable=SC2054 # the commas belong to QEMU's option syntax
-qemu=(qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -smp "$cpus" -m 1024
+qemu=(qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -smp "$cpus" -m "$mem"
 	-nographic -no-reboot -net none
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 	-kernel "/boot/vmlinuz-$KVER" -initrd "$initrd" -append "$cmdline")

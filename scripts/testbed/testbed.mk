@@ -6,7 +6,12 @@
 #                      twice (5-level and 4-level host paging); the last
 #                      line says "N passed, N failed, N skipped"
 #   make check-native  only the programs in build/native-tests/
-#   make demo          the machine runs build/bin/vmm-demo, console shown
+#   make demo          vmm-run boots Linux in the machine, console shown
+#                      (on /dev/vmm, or /dev/kvm while vmm cannot)
+#   make demo-tiny     the machine runs build/bin/vmm-demo, console shown
+#   make check-linux   job linux: vmm-run boots Linux on kvm and on vmm,
+#                      small and big (-c 2 -m 3600); timings in
+#                      build/testbed/linux.log ("vmm-linux:" lines)
 #   make bench         the machine runs build/bin/vmm-bench next to KVM;
 #                      the table also goes to build/bench.txt
 #   make testbed-kvm   the machine with KVM's modules only: tests the bed
@@ -22,7 +27,7 @@ TB_TIMEOUT ?= 300
 VMM_PARAMS ?=
 TB_RUN = $(TB)/run-qemu.sh -t $(TB_TIMEOUT) -p "$(VMM_PARAMS)"
 
-.PHONY: testbed-kvm
+.PHONY: testbed-kvm demo-tiny check-linux
 
 # Native tests come from tests/native/native.mk (NT_PROGS, target
 # native-tests) when the top Makefile includes it; the second expansion
@@ -38,6 +43,15 @@ check-native: $(NATIVE_TESTS)
 
 demo: all
 	@$(TB_RUN) -n demo -j demo
+
+demo-tiny: all
+	@$(TB_RUN) -n demo-tiny -j demo-tiny
+
+# The machine gets 2 GiB: the big guest's 3600 MiB are faulted in only
+# as it touches them, but its memmap alone is ~60 MiB.
+check-linux: all
+	@$(TB_RUN) -n linux -m 2048 -j linux -a "vmm_guest_big=1"; rc=$$?; \
+	tr -d '\r' <$(TB_OUT)/linux.log | grep '^vmm-linux:'; exit $$rc
 
 # The console is kept in build/testbed/bench.log; the table is what
 # vmm-bench printed.
