@@ -55,7 +55,7 @@ static int fake_register(struct machine *m, bool pio, uint64_t base,
 				free_r = r;
 			continue;
 		}
-		if (r->pio == pio && base < r->base + r->len &&
+		if (r->pio == pio && r->len && base < r->base + r->len &&
 		    r->base < base + len)
 			return -EEXIST;
 	}
@@ -88,15 +88,15 @@ static int fake_move(struct machine *m, bool pio, void *dev,
 		if (!r->used || r->pio != pio || r->dev != dev ||
 		    r->base != old_base)
 			continue;
-		if (!len) {
+		if (!len && !m->keep_removed) {
 			r->used = false;
 			return 0;
 		}
 		for (int j = 0; j < FAKE_REGIONS; j++) {
 			struct fake_region *o = &m->regions[j];
 
-			if (j != i && o->used && o->pio == pio &&
-			    new_base < o->base + o->len &&
+			if (j != i && o->used && o->pio == pio && o->len &&
+			    len && new_base < o->base + o->len &&
 			    o->base < new_base + len)
 				return -EEXIST;
 		}

@@ -39,6 +39,8 @@ struct machine {
 	unsigned int guest_errors;
 	char last_error[256];
 	bool quiet;			/* do not print guest errors */
+	/* A removed region (len 0) stays in the table, movable again. */
+	bool keep_removed;
 };
 
 struct machine *fake_machine_new(uint64_t ram_size);

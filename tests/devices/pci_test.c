@@ -42,11 +42,33 @@ FIXTURE(pci) {
 	unsigned int slot;
 };
 
+/* Whether the machine forgets a removed region or keeps it at len 0. */
+FIXTURE_VARIANT(pci) {
+	bool keep_removed;
+};
+
+FIXTURE_VARIANT_ADD(pci, removal_forgets) { false };
+FIXTURE_VARIANT_ADD(pci, removal_keeps) { true };
+
+/* The test device's regions in the machine: all, and those decoding. */
+static void t_regions(struct machine *m, void *dev, int *all, int *live)
+{
+	*all = *live = 0;
+	for (int i = 0; i < FAKE_REGIONS; i++) {
+		if (!m->regions[i].used || m->regions[i].dev != dev)
+			continue;
+		(*all)++;
+		if (m->regions[i].len)
+			(*live)++;
+	}
+}
+
 FIXTURE_SETUP(pci)
 {
 	self->m = fake_machine_new(16 << 20);
 	ASSERT_NE(NULL, self->m);
 	self->m->quiet = true;
+	self->m->keep_removed = variant->keep_removed;
 	self->bus = pci_create(self->m);
 	ASSERT_NE(NULL, self->bus);
 	pci_dev_init(&self->t.pci, self->m, "tdev");
@@ -143,6 +165,7 @@ TEST_F(pci, bar_moves_and_enables)
 	uint32_t bar0 = cfg_read(m, s, 0x10, 4) & ~3u;
 	uint32_t bar2 = cfg_read(m, s, 0x18, 4);
 	uint32_t nbar2 = MACHINE_PCI_MMIO_BASE + 0x1000000;
+	int all, live;
 
 	EXPECT_EQ(PCI_COMMAND_IO | PCI_COMMAND_MEMORY,
 		  cfg_read(m, s, 4, 2) & 7);
@@ -185,6 +208,21 @@ TEST_F(pci, bar_moves_and_enables)
 	cfg_write(m, s, 0x1a, 0xc200, 2);
 	EXPECT_EQ(0xc2000000, cfg_read(m, s, 0x18, 4));
 	EXPECT_TRUE(fake_mapped(m, false, 0xc2000000));
+	/* Rounds of sizing and moving: one region per BAR, no more. */
+	for (int i = 0; i < 50; i++) {
+		cfg_write(m, s, 4, 0, 2);
+		cfg_write(m, s, 0x18, 0xffffffff, 4);
+		cfg_write(m, s, 0x18, 0xc3000000 + 0x10000 * (i % 3), 4);
+		cfg_write(m, s, 4, PCI_COMMAND_IO | PCI_COMMAND_MEMORY, 2);
+		cfg_write(m, s, 0x18, 0xc3800000 + 0x10000 * (i % 5), 4);
+	}
+	/* BAR 0, 2, and 1 (MSI-X: its opaque is the same address). */
+	t_regions(m, &self->t, &all, &live);
+	EXPECT_EQ(3, live);
+	EXPECT_EQ(3, all);
+	EXPECT_EQ(0xa5000000, fake_mmio_read(m, 0xc3840000, 4));
+	EXPECT_FALSE(fake_mapped(m, false, 0xc3000000));
+	EXPECT_FALSE(fake_mapped(m, false, 0xc2000000));
 }
 
 TEST_F(pci, garbage_everywhere)

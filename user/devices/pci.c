@@ -328,12 +328,29 @@ static int pci_bar_register(struct pci_dev *dev, struct pci_bar *b,
 }
 
 static int pci_bar_move(struct pci_dev *dev, struct pci_bar *b,
-			uint64_t base, uint64_t len)
+			uint64_t old_base, uint64_t base, uint64_t len)
 {
 	if (b->io)
-		return machine_pio_move(dev->m, b->opaque, b->mapped_base,
-					base, len);
-	return machine_mmio_move(dev->m, b->opaque, b->mapped_base, base, len);
+		return machine_pio_move(dev->m, b->opaque, old_base, base, len);
+	return machine_mmio_move(dev->m, b->opaque, old_base, base, len);
+}
+
+/*
+ * Map BAR @b at @base.  A region the machine removed (len 0) and kept
+ * is brought back rather than registered twice; a machine that forgot
+ * it says -ENOENT and gets a new one.
+ */
+static int pci_bar_map(struct pci_dev *dev, struct pci_bar *b, uint64_t base)
+{
+	int ret = -ENOENT;
+
+	if (b->removed)
+		ret = pci_bar_move(dev, b, b->removed_base, base, b->size);
+	if (ret == -ENOENT)
+		ret = pci_bar_register(dev, b, base);
+	if (!ret)
+		b->removed = false;
+	return ret;
 }
 
 /*
@@ -357,20 +374,21 @@ static void pci_sync_bars(struct pci_dev *dev)
 			continue;
 		if (!b->mapped && !want)
 			continue;
-		if (b->mapped && want) {
-			if (!pci_bar_move(dev, b, base, b->size)) {
+		if (b->mapped) {
+			if (want && !pci_bar_move(dev, b, b->mapped_base, base,
+						  b->size)) {
 				b->mapped_base = base;
 				continue;
 			}
-			/* Refused (an overlap): unmap, then try as new. */
-		}
-		if (b->mapped) {
-			pci_bar_move(dev, b, b->mapped_base, 0);
+			/* Decoding off, or the move was refused: unmap. */
+			pci_bar_move(dev, b, b->mapped_base, b->mapped_base, 0);
 			b->mapped = false;
+			b->removed = true;
+			b->removed_base = b->mapped_base;
+			if (!want)
+				continue;
 		}
-		if (!want)
-			continue;
-		ret = pci_bar_register(dev, b, base);
+		ret = pci_bar_map(dev, b, base);
 		if (ret) {
 			machine_log_guest_error(dev->m, dev->name,
 						"BAR%d at %#llx overlaps another region (%d): not decoded",

@@ -66,6 +66,8 @@ struct pci_bar {
 	/* The bus's, under its lock: where the machine has it now. */
 	bool mapped;
 	uint64_t mapped_base;
+	bool removed;			/* unmapped (len 0) at removed_base */
+	uint64_t removed_base;
 	char name[40];
 };
 
