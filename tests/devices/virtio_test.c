@@ -207,6 +207,48 @@ TEST_F(blk, config_and_features)
 	EXPECT_FALSE(vd_status(&self->d) & VIRTIO_STATUS_FEATURES_OK);
 }
 
+/* The BAR through VIRTIO_PCI_CAP_PCI_CFG, as firmware would use it. */
+TEST_F(blk, pci_cfg_window)
+{
+	struct machine *m = self->m;
+	unsigned int c = 0;
+
+	while ((c = cfg_find_cap(m, 1, PCI_CAP_ID_VNDR, c)))
+		if (cfg_read(m, 1, c + 3, 1) == 5)
+			break;
+	ASSERT_NE(0, c);
+	EXPECT_EQ(20, cfg_read(m, 1, c + 2, 1));
+	/* num_queues: common configuration + 18, two bytes. */
+	cfg_write(m, 1, c + 4, VIRTIO_BAR, 1);
+	cfg_write(m, 1, c + 8, VIRTIO_COMMON_OFF + 18, 4);
+	cfg_write(m, 1, c + 12, 2, 4);
+	EXPECT_EQ(1, cfg_read(m, 1, c + 16, 2));
+	/* Capacity from the device configuration, four bytes. */
+	cfg_write(m, 1, c + 8, VIRTIO_DEVICE_OFF, 4);
+	cfg_write(m, 1, c + 12, 4, 4);
+	EXPECT_EQ(DISK / 512, cfg_read(m, 1, c + 16, 4));
+	/* A write: device status through the window, read back directly. */
+	cfg_write(m, 1, c + 8, VIRTIO_COMMON_OFF + 20, 4);
+	cfg_write(m, 1, c + 12, 1, 4);
+	cfg_write(m, 1, c + 16, VIRTIO_STATUS_ACKNOWLEDGE, 1);
+	EXPECT_EQ(VIRTIO_STATUS_ACKNOWLEDGE, vd_status(&self->d));
+	/* Bad windows: refused and logged, reads 0. */
+	m->quiet = true;
+	m->guest_errors = 0;
+	cfg_write(m, 1, c + 12, 3, 4);
+	EXPECT_EQ(0, cfg_read(m, 1, c + 16, 4));
+	cfg_write(m, 1, c + 12, 4, 4);
+	cfg_write(m, 1, c + 8, VIRTIO_BAR_SIZE - 2, 4);
+	EXPECT_EQ(0, cfg_read(m, 1, c + 16, 4));
+	cfg_write(m, 1, c + 8, 0, 4);
+	cfg_write(m, 1, c + 4, 0, 1);
+	EXPECT_EQ(0, cfg_read(m, 1, c + 16, 4));
+	cfg_write(m, 1, c + 16, 0, 4);
+	EXPECT_EQ(4, m->guest_errors);
+	/* The device still initialises normally. */
+	ASSERT_EQ(0, vd_init(&self->d, ALL_F, 1, true));
+}
+
 /* Writes and reads, many in flight, checked against vdisk_pread. */
 static void rw_round(struct __test_metadata *_metadata, FIXTURE_DATA(blk) *self,
 		     bool msix, uint64_t seed)

@@ -420,6 +420,13 @@ static bool overlaps(unsigned int reg, unsigned int size, unsigned int off,
 	return reg < off + len && off < reg + size;
 }
 
+static bool pci_hooked(const struct pci_dev *dev, unsigned int reg,
+		       unsigned int size)
+{
+	return dev->hook_len && reg >= dev->hook_off &&
+	       reg + size <= dev->hook_off + dev->hook_len;
+}
+
 /* A configuration write to @dev; bus lock held. */
 static void pci_cfg_write(struct pci_dev *dev, unsigned int reg,
 			  uint32_t val, unsigned int size)
@@ -427,6 +434,11 @@ static void pci_cfg_write(struct pci_dev *dev, unsigned int reg,
 	bool bars;
 
 	pthread_mutex_lock(&dev->lock);
+	if (pci_hooked(dev, reg, size)) {
+		dev->hook_write(dev, reg - dev->hook_off, &val, size);
+		pthread_mutex_unlock(&dev->lock);
+		return;
+	}
 	pci_cfg_write_bytes(dev, reg, val, size);
 	bars = overlaps(reg, size, PCI_COMMAND, 2) ||
 	       overlaps(reg, size, PCI_BASE_ADDRESS_0, 4 * PCI_NR_BARS);
@@ -444,8 +456,11 @@ static uint32_t pci_cfg_read(struct pci_dev *dev, unsigned int reg,
 	uint32_t v = 0;
 
 	pthread_mutex_lock(&dev->lock);
-	for (unsigned int i = 0; i < size; i++)
-		v |= (uint32_t)dev->cfg[reg + i] << (8 * i);
+	if (pci_hooked(dev, reg, size))
+		dev->hook_read(dev, reg - dev->hook_off, &v, size);
+	else
+		for (unsigned int i = 0; i < size; i++)
+			v |= (uint32_t)dev->cfg[reg + i] << (8 * i);
 	pthread_mutex_unlock(&dev->lock);
 	return v;
 }

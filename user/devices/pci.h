@@ -97,6 +97,17 @@ struct pci_dev {
 
 	bool intx_level;		/* what the device asks for */
 	bool intx_out;			/* what the line carries */
+
+	/*
+	 * Optional: bytes [hook_off, hook_off + hook_len) of configuration
+	 * space the device serves itself (an access wholly inside them),
+	 * called with dev->lock held; @off is from hook_off.
+	 */
+	unsigned int hook_off, hook_len;
+	void (*hook_read)(struct pci_dev *dev, unsigned int off,
+			  void *data, unsigned int size);
+	void (*hook_write)(struct pci_dev *dev, unsigned int off,
+			   const void *data, unsigned int size);
 };
 
 /*

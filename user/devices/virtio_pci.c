@@ -22,6 +22,7 @@
 #define VIRTIO_PCI_CAP_NOTIFY_CFG	2
 #define VIRTIO_PCI_CAP_ISR_CFG		3
 #define VIRTIO_PCI_CAP_DEVICE_CFG	4
+#define VIRTIO_PCI_CAP_PCI_CFG		5
 
 /* struct virtio_pci_common_cfg offsets */
 #define CC_DFSELECT		0
@@ -337,15 +338,14 @@ static void virtio_notify(struct virtio_dev *vdev, uint64_t off)
 	vdev->ops->notify(vdev, vq);
 }
 
-static void virtio_bar_read(void *opaque, uint64_t off, void *data,
-			    unsigned int size)
+/* A read of the BAR at @off; lock held. */
+static void virtio_bar_read_locked(struct virtio_dev *vdev, uint64_t off,
+				   void *data, unsigned int size)
 {
-	struct virtio_dev *vdev = opaque;
 	uint8_t img[CC_SIZE];
 	uint64_t o;
 
 	memset(data, 0, size);
-	pthread_mutex_lock(&vdev->pci.lock);
 	if (off < VIRTIO_ISR_OFF) {
 		virtio_common_image(vdev, img);
 		if (off + size <= CC_SIZE)
@@ -362,15 +362,12 @@ static void virtio_bar_read(void *opaque, uint64_t off, void *data,
 		if (o + size <= vdev->config_len)
 			memcpy(data, vdev->config + o, size);
 	}
-	pthread_mutex_unlock(&vdev->pci.lock);
 }
 
-static void virtio_bar_write(void *opaque, uint64_t off, const void *data,
-			     unsigned int size)
+/* A write to the BAR at @off; lock held. */
+static void virtio_bar_write_locked(struct virtio_dev *vdev, uint64_t off,
+				    const void *data, unsigned int size)
 {
-	struct virtio_dev *vdev = opaque;
-
-	pthread_mutex_lock(&vdev->pci.lock);
 	if (off < VIRTIO_ISR_OFF) {
 		virtio_common_write(vdev, off, data, size);
 	} else if (off < VIRTIO_DEVICE_OFF) {
@@ -383,7 +380,83 @@ static void virtio_bar_write(void *opaque, uint64_t off, const void *data,
 	} else {
 		virtio_notify(vdev, off - VIRTIO_NOTIFY_OFF);
 	}
+}
+
+static void virtio_bar_read(void *opaque, uint64_t off, void *data,
+			    unsigned int size)
+{
+	struct virtio_dev *vdev = opaque;
+
+	pthread_mutex_lock(&vdev->pci.lock);
+	virtio_bar_read_locked(vdev, off, data, size);
 	pthread_mutex_unlock(&vdev->pci.lock);
+}
+
+static void virtio_bar_write(void *opaque, uint64_t off, const void *data,
+			     unsigned int size)
+{
+	struct virtio_dev *vdev = opaque;
+
+	pthread_mutex_lock(&vdev->pci.lock);
+	virtio_bar_write_locked(vdev, off, data, size);
+	pthread_mutex_unlock(&vdev->pci.lock);
+}
+
+/*
+ * VIRTIO_PCI_CAP_PCI_CFG: the BAR reached through configuration space
+ * (virtio 1.1, 4.1.4.7), for drivers that run before BARs are mapped.
+ * The driver sets bar, offset and length in the capability, then
+ * accesses pci_cfg_data with that length.  @c is the capability's offset.
+ */
+static bool virtio_cfg_window(struct virtio_dev *vdev, uint64_t *off,
+			      unsigned int *len)
+{
+	const uint8_t *cfg = vdev->pci.cfg + vdev->pci.hook_off - 16;
+
+	*off = get32(cfg + 8);
+	*len = get32(cfg + 12);
+	if (cfg[4] != VIRTIO_BAR || (*len != 1 && *len != 2 && *len != 4) ||
+	    *off % *len || *off + *len > VIRTIO_BAR_SIZE) {
+		machine_log_guest_error(vdev->m, vdev->name,
+					"PCI_CFG window: BAR %u offset %#llx length %u refused",
+					cfg[4], (unsigned long long)*off, *len);
+		return false;
+	}
+	return true;
+}
+
+static void virtio_cfg_hook_read(struct pci_dev *dev, unsigned int off,
+				 void *data, unsigned int size)
+{
+	struct virtio_dev *vdev = (struct virtio_dev *)dev;
+	uint8_t buf[4] = { 0 };
+	unsigned int len;
+	uint64_t bar_off;
+
+	if (virtio_cfg_window(vdev, &bar_off, &len))
+		virtio_bar_read_locked(vdev, bar_off, buf, len);
+	memcpy(data, buf + off, size);
+}
+
+static void virtio_cfg_hook_write(struct pci_dev *dev, unsigned int off,
+				  const void *data, unsigned int size)
+{
+	struct virtio_dev *vdev = (struct virtio_dev *)dev;
+	uint8_t buf[4] = { 0 };
+	unsigned int len;
+	uint64_t bar_off;
+
+	if (!virtio_cfg_window(vdev, &bar_off, &len))
+		return;
+	/* The write carries the window's bytes from its start. */
+	if (off != 0 || size != len) {
+		machine_log_guest_error(vdev->m, vdev->name,
+					"PCI_CFG window: a %u-byte write at +%u for a %u-byte window: ignored",
+					size, off, len);
+		return;
+	}
+	memcpy(buf, data, size);
+	virtio_bar_write_locked(vdev, bar_off, buf, len);
 }
 
 static const struct io_ops virtio_bar_ops = {
@@ -406,6 +479,22 @@ static void virtio_add_cap(struct virtio_dev *vdev, uint8_t type,
 	put32(cfg + c + 12, length);
 	if (type == VIRTIO_PCI_CAP_NOTIFY_CFG)
 		put32(cfg + c + 16, VIRTIO_NOTIFY_MULT);
+}
+
+/* The PCI_CFG capability: bar, offset and length writable, data hooked. */
+static void virtio_add_cfg_cap(struct virtio_dev *vdev)
+{
+	unsigned int c = pci_add_cap(&vdev->pci, PCI_CAP_ID_VNDR, 20);
+	uint8_t *cfg = vdev->pci.cfg;
+
+	cfg[c + 2] = 20;
+	cfg[c + 3] = VIRTIO_PCI_CAP_PCI_CFG;
+	vdev->pci.wmask[c + 4] = 0xff;
+	memset(vdev->pci.wmask + c + 8, 0xff, 8);
+	vdev->pci.hook_off = c + 16;
+	vdev->pci.hook_len = 4;
+	vdev->pci.hook_read = virtio_cfg_hook_read;
+	vdev->pci.hook_write = virtio_cfg_hook_write;
 }
 
 /* virtio_pci_init - see virtio.h. */
@@ -450,6 +539,7 @@ int virtio_pci_init(struct virtio_dev *vdev, struct machine *m,
 	if (config_len)
 		virtio_add_cap(vdev, VIRTIO_PCI_CAP_DEVICE_CFG,
 			       VIRTIO_DEVICE_OFF, config_len);
+	virtio_add_cfg_cap(vdev);
 	pci_msix_init(&vdev->pci, nr_queues + 1, VIRTIO_MSIX_BAR);
 	return pci_dev_add(bus, &vdev->pci);
 }
