@@ -149,6 +149,51 @@ TEST(rtc_update_in_progress)
 	fake_machine_free(m);
 }
 
+/* Run the I/O thread until IRQ 8 rises or @ms pass. */
+static bool irq8_within(struct machine *m, int ms)
+{
+	for (int i = 0; i < ms / 10 && !m->irq[8]; i++)
+		fake_run_io(m, 10);
+	return m->irq[8];
+}
+
+TEST(rtc_interrupts)
+{
+	struct machine *m = fake_machine_new(1 << 20);
+	uint8_t c;
+
+	ASSERT_EQ(0, rtc_create(m, 1ULL << 30));
+	/* Nothing enabled: no timer, no interrupt. */
+	EXPECT_FALSE(irq8_within(m, 300));
+	/* Update-ended: within a second, IRQF|UF, lowered by reading C. */
+	cmos_write(m, 0x0b, 0x12);
+	ASSERT_TRUE(irq8_within(m, 1500));
+	c = cmos_read(m, 0x0c);
+	EXPECT_EQ(0x90, c & 0xf0);
+	EXPECT_EQ(0, m->irq[8]);
+	ASSERT_TRUE(irq8_within(m, 1500));
+	cmos_read(m, 0x0c);
+	/* Periodic at 1024 Hz (rate 6). */
+	cmos_write(m, 0x0b, 0x42);
+	ASSERT_TRUE(irq8_within(m, 100));
+	EXPECT_EQ(0xc0, cmos_read(m, 0x0c) & 0xc0);
+	ASSERT_TRUE(irq8_within(m, 100));
+	EXPECT_EQ(0xc0, cmos_read(m, 0x0c) & 0xc0);
+	/* Alarm with every field "don't care": each second. */
+	cmos_write(m, 0x01, 0xff);
+	cmos_write(m, 0x03, 0xff);
+	cmos_write(m, 0x05, 0xff);
+	cmos_write(m, 0x0b, 0x22);
+	cmos_read(m, 0x0c);
+	ASSERT_TRUE(irq8_within(m, 1500));
+	EXPECT_EQ(0xa0, cmos_read(m, 0x0c) & 0xe0);
+	/* All off again: quiet. */
+	cmos_write(m, 0x0b, 0x02);
+	cmos_read(m, 0x0c);
+	EXPECT_FALSE(irq8_within(m, 1200));
+	fake_machine_free(m);
+}
+
 TEST(cmos_memory_sizes)
 {
 	struct machine *m = fake_machine_new(1 << 20);

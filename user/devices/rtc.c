@@ -10,15 +10,19 @@
  * every second, as the chip does, so a guest that waits for it sees it
  * end.  The CMOS RAM carries the memory sizes a PC BIOS leaves there.
  *
- * Not modelled: the periodic, alarm and update interrupts (IRQ 8 stays
- * low; register C's flags are computed when read) and daylight saving.
+ * Interrupts (IRQ 8, raised until register C is read): update-ended
+ * and alarm once a second, periodic at register A's rate, from a
+ * timerfd on the I/O thread that runs only while one is enabled.
+ * Not modelled: daylight saving.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "devices.h"
 #include "machine.h"
@@ -37,16 +41,21 @@
 #define  RTC_UIP		0x80
 #define RTC_REG_B		0x0b
 #define  RTC_SET		0x80
+#define  RTC_PIE		0x40
+#define  RTC_AIE		0x20
+#define  RTC_UIE		0x10
 #define  RTC_DM_BINARY		0x04
 #define  RTC_24H		0x02
 #define RTC_REG_C		0x0c
 #define  RTC_IRQF		0x80
+#define  RTC_PF			0x40
 #define  RTC_AF			0x20
 #define  RTC_UF			0x10
 #define RTC_REG_D		0x0d
 #define  RTC_VRT		0x80
 #define RTC_CENTURY		0x32	/* where ACPI's FADT says it is */
 
+#define RTC_IRQ			8
 #define CMOS_SIZE		128
 #define RTC_UIP_NS		244000	/* the update's length, 32.768 kHz */
 
@@ -60,7 +69,11 @@ struct rtc {
 	int64_t offset;
 	/* While SET is held: the registers the guest is writing. */
 	struct tm set_tm;
-	int64_t last_c_read;		/* guest second of the last C read */
+	uint8_t reg_c;			/* flags since the last C read */
+	bool irq;			/* IRQ 8's level */
+	int64_t last_sec;		/* guest second of the last update */
+	int tfd;			/* interrupt timer, -1: none */
+	uint64_t period_ns;		/* what tfd is armed with, 0: off */
 };
 
 static void now_host(struct timespec *ts)
@@ -159,6 +172,95 @@ static unsigned int rtc_hours_dec(const struct rtc *rtc, uint8_t v)
 	return v & 0x80 ? h + 12 : h;
 }
 
+static uint8_t rtc_read_reg(struct rtc *rtc, uint8_t idx);
+
+static void rtc_set_irq(struct rtc *rtc)
+{
+	bool level;
+
+	if (rtc->reg_c & rtc->cmos[RTC_REG_B] & (RTC_PF | RTC_AF | RTC_UF))
+		rtc->reg_c |= RTC_IRQF;
+	level = rtc->reg_c & RTC_IRQF;
+	if (level != rtc->irq) {
+		rtc->irq = level;
+		machine_irq_line(rtc->m, RTC_IRQ, level);
+	}
+}
+
+/* An alarm register matches, or is "don't care" (0xc0-0xff). */
+static bool rtc_alarm_field(uint8_t alarm, uint8_t now)
+{
+	return (alarm & 0xc0) == 0xc0 || alarm == now;
+}
+
+/* Once per guest second: the update-ended flag, and the alarm's. */
+static void rtc_update(struct rtc *rtc)
+{
+	struct timespec ts;
+	int64_t sec;
+
+	if (rtc->cmos[RTC_REG_B] & RTC_SET)
+		return;
+	now_host(&ts);
+	sec = ts.tv_sec + rtc->offset;
+	if (sec == rtc->last_sec)
+		return;
+	rtc->last_sec = sec;
+	rtc->reg_c |= RTC_UF;
+	if (rtc_alarm_field(rtc->cmos[RTC_SECONDS_ALARM],
+			    rtc_read_reg(rtc, RTC_SECONDS)) &&
+	    rtc_alarm_field(rtc->cmos[RTC_MINUTES_ALARM],
+			    rtc_read_reg(rtc, RTC_MINUTES)) &&
+	    rtc_alarm_field(rtc->cmos[RTC_HOURS_ALARM],
+			    rtc_read_reg(rtc, RTC_HOURS)))
+		rtc->reg_c |= RTC_AF;
+}
+
+/*
+ * Arm the interrupt timer for what register B enables: register A's
+ * periodic rate, else a tick a second for update and alarm.
+ */
+static void rtc_rearm(struct rtc *rtc)
+{
+	uint8_t b = rtc->cmos[RTC_REG_B], rate = rtc->cmos[RTC_REG_A] & 15;
+	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
+	uint64_t ns = 0;
+
+	if (rtc->tfd < 0)
+		return;
+	if ((b & RTC_PIE) && rate) {
+		/* Rates 1 and 2 are 256 and 128 Hz, as rates 8 and 9. */
+		if (rate < 3)
+			rate += 7;
+		ns = 1000000000ULL * (1u << (rate - 1)) / 32768;
+	} else if (b & (RTC_AIE | RTC_UIE)) {
+		ns = 1000000000ULL;
+	}
+	if (ns == rtc->period_ns)
+		return;
+	rtc->period_ns = ns;
+	its.it_interval.tv_sec = ns / 1000000000ULL;
+	its.it_interval.tv_nsec = ns % 1000000000ULL;
+	its.it_value = its.it_interval;
+	timerfd_settime(rtc->tfd, 0, &its, NULL);
+}
+
+/* The I/O thread: the interrupt timer fired. */
+static void rtc_tick(void *opaque)
+{
+	struct rtc *rtc = opaque;
+	uint64_t n;
+
+	if (read(rtc->tfd, &n, sizeof(n)) < 0)
+		return;
+	pthread_mutex_lock(&rtc->lock);
+	if ((rtc->cmos[RTC_REG_B] & RTC_PIE) && rtc->period_ns < 1000000000ULL)
+		rtc->reg_c |= RTC_PF;
+	rtc_update(rtc);
+	rtc_set_irq(rtc);
+	pthread_mutex_unlock(&rtc->lock);
+}
+
 static uint8_t rtc_read_reg(struct rtc *rtc, uint8_t idx)
 {
 	struct tm tm;
@@ -190,21 +292,13 @@ static uint8_t rtc_read_reg(struct rtc *rtc, uint8_t idx)
 		    nsec >= 1000000000 - RTC_UIP_NS)
 			v |= RTC_UIP;
 		return v;
-	case RTC_REG_C: {
-		/* An update happened since the last read: UF, once. */
-		struct timespec ts;
-		int64_t sec;
-
-		now_host(&ts);
-		sec = ts.tv_sec + rtc->offset;
-		v = 0;
-		if (sec != rtc->last_c_read)
-			v |= RTC_UF;
-		rtc->last_c_read = sec;
-		if (v & rtc->cmos[RTC_REG_B] & 0x70)
-			v |= RTC_IRQF;
+	case RTC_REG_C:
+		/* Reading acknowledges: the flags clear, IRQ 8 drops. */
+		rtc_update(rtc);
+		v = rtc->reg_c;
+		rtc->reg_c = 0;
+		rtc_set_irq(rtc);
 		return v;
-	}
 	case RTC_REG_D:
 		return RTC_VRT;		/* the battery is good */
 	default:
@@ -272,6 +366,7 @@ static void rtc_write_reg(struct rtc *rtc, uint8_t idx, uint8_t v)
 		break;
 	case RTC_REG_A:
 		rtc->cmos[idx] = v & ~RTC_UIP;
+		rtc_rearm(rtc);
 		break;
 	case RTC_REG_B:
 		if ((v & RTC_SET) && !(rtc->cmos[RTC_REG_B] & RTC_SET)) {
@@ -285,6 +380,8 @@ static void rtc_write_reg(struct rtc *rtc, uint8_t idx, uint8_t v)
 			rtc_commit(rtc, &tm);
 		}
 		rtc->cmos[idx] = v;
+		rtc_rearm(rtc);
+		rtc_set_irq(rtc);
 		break;
 	case RTC_REG_C:
 	case RTC_REG_D:
@@ -369,6 +466,13 @@ int rtc_create(struct machine *m, uint64_t mem_bytes)
 	rtc->cmos[RTC_REG_A] = 0x26;	/* 32.768 kHz, 1024 Hz periodic */
 	rtc->cmos[RTC_REG_B] = RTC_24H;	/* BCD, 24-hour, as a BIOS leaves */
 	rtc_mem_sizes(rtc->cmos, mem_bytes);
+	rtc->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (rtc->tfd < 0 || machine_watch_fd(m, rtc->tfd, rtc_tick, rtc)) {
+		fprintf(stderr, "rtc: no interrupt timer: %s\n", strerror(errno));
+		if (rtc->tfd >= 0)
+			close(rtc->tfd);
+		rtc->tfd = -1;
+	}
 	ret = machine_pio_register(m, 0x70, 2, &rtc_ops, rtc, "rtc");
 	if (ret) {
 		fprintf(stderr, "rtc: cannot register ports 0x70-0x71: %s\n",
