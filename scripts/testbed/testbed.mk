@@ -50,7 +50,7 @@ demo-tiny: all
 # The machine gets 2 GiB: the big guest's 3600 MiB are faulted in only
 # as it touches them, but its memmap alone is ~60 MiB.
 check-linux: all
-	@$(TB_RUN) -n linux -m 2048 -j linux -a "vmm_guest_big=1"; rc=$$?; \
+	@$(TB_RUN) -n linux -m 2048 -j linux -a "vmm_guest_big=1 vmm_guest_stops=1"; rc=$$?; \
 	tr -d '\r' <$(TB_OUT)/linux.log | grep '^vmm-linux:'; exit $$rc
 
 # The console is kept in build/testbed/bench.log; the table is what
