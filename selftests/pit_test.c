@@ -126,8 +126,16 @@ asm(
 VMM_GUEST_CODE(long_pit);
 extern const unsigned char long_pit_handler[];
 
-/* Linux's pit_calibrate_tsc(): 10 ms of channel 2 in mode 0. */
+/*
+ * Linux's pit_calibrate_tsc(): 10 ms of channel 2 in mode 0, polling
+ * port 0x61 bit 5.  Also what Linux checks of the loop: how many polls
+ * (r8, at least 1000 in 10 ms) and the shortest and longest poll in TSC
+ * clocks (r9, r10: the longest under 10 times the shortest).
+ */
 #define CAL_COUNT	11932
+#define MB_POLLS	(GUEST_MAILBOX + 16)
+#define MB_POLL_MIN	(GUEST_MAILBOX + 24)
+#define MB_POLL_MAX	(GUEST_MAILBOX + 32)
 asm(
 "	.pushsection .rodata.guest, \"a\"\n"
 "	.code64\n"
@@ -142,18 +150,37 @@ asm(
 "	outb %al, $0x42\n"
 "	movb $" __stringify(CAL_COUNT >> 8) ", %al\n"
 "	outb %al, $0x42\n"
+"	xorl %r8d, %r8d\n"
+"	movq $-1, %r9\n"
+"	xorl %r10d, %r10d\n"
 "	rdtsc\n"
 "	shlq $32, %rdx\n"
 "	orq %rax, %rdx\n"
 "	movq %rdx, %rsi\n"
+"	movq %rdx, %rdi\n"
 "1:	inb $0x61, %al\n"
 "	testb $0x20, %al\n"
-"	jz 1b\n"
+"	jnz 2f\n"
 "	rdtsc\n"
+"	shlq $32, %rdx\n"
+"	orq %rax, %rdx\n"
+"	movq %rdx, %rax\n"
+"	subq %rdi, %rax\n"			/* this poll */
+"	movq %rdx, %rdi\n"
+"	cmpq %r9, %rax\n"
+"	cmovbq %rax, %r9\n"
+"	cmpq %r10, %rax\n"
+"	cmovaq %rax, %r10\n"
+"	incq %r8\n"
+"	jmp 1b\n"
+"2:	rdtsc\n"
 "	shlq $32, %rdx\n"
 "	orq %rax, %rdx\n"
 "	subq %rsi, %rdx\n"
 "	movq %rdx, " __stringify(MB_TSC) "\n"
+"	movq %r8, " __stringify(MB_POLLS) "\n"
+"	movq %r9, " __stringify(MB_POLL_MIN) "\n"
+"	movq %r10, " __stringify(MB_POLL_MAX) "\n"
 "	outb %al, $" __stringify(PORT_DONE) "\n"
 "	hlt\n"
 "tsc_cal_end:\n"
@@ -345,7 +372,7 @@ TEST_F(pit, tsc_calibration)
 {
 	struct vmm_test *t = &self->t;
 	double host_hz, guest_hz;
-	uint64_t delta;
+	uint64_t delta, polls, pmin, pmax;
 
 	PIT_TEST_SETUP(t);
 	VMM_TEST_LOAD(t, tsc_cal);
@@ -354,7 +381,13 @@ TEST_F(pit, tsc_calibration)
 					 GUEST_STACK));
 	vmm_test_out(_metadata, t->vcpu, PORT_DONE, 1);
 	memcpy(&delta, t->mem + MB_TSC, sizeof(delta));
+	memcpy(&polls, t->mem + MB_POLLS, sizeof(polls));
+	memcpy(&pmin, t->mem + MB_POLL_MIN, sizeof(pmin));
+	memcpy(&pmax, t->mem + MB_POLL_MAX, sizeof(pmax));
 	host_hz = host_tsc_hz();
+	TH_LOG("%llu polls of port 0x61, %llu to %llu TSC clocks each",
+	       (unsigned long long)polls, (unsigned long long)pmin,
+	       (unsigned long long)pmax);
 	/* What Linux computes: TSC clocks over CAL_COUNT PIT clocks. */
 	guest_hz = delta * 1193182.0 / CAL_COUNT;
 	TH_LOG("guest TSC %.1f MHz, host %.1f MHz", guest_hz / 1e6,
