@@ -99,6 +99,15 @@ asm(
 "	outl %eax, $" __stringify(PORT_DONE) "\n"
 "	hlt\n"
 
+/* Periodic at a 1 us count, interrupts on, spinning: counts ticks. */
+"timer_spin:\n"
+"	call apic_enable\n"
+"	movl $(" __stringify(VEC_TIMER) " | (1 << 17)), 0x320(%rbx)\n"
+"	movl $1000, 0x380(%rbx)\n"
+"	sti\n"
+"1:	pause\n"
+"	jmp 1b\n"
+
 "timer_handler:\n"
 "	pushq %rax\n"
 "	lock incl " __stringify(COUNT) "\n"
@@ -196,7 +205,7 @@ extern const unsigned char timer_oneshot[], timer_periodic[], timer_tscdl[];
 extern const unsigned char timer_handler[], wait_main[], msi_handler[];
 extern const unsigned char ipi_handler[], ipi2_handler[], ioapic_main[];
 extern const unsigned char level_handler[], bsp_main[], ap_main[];
-extern const unsigned char block_main[];
+extern const unsigned char block_main[], timer_spin[];
 
 /* The real-mode trampoline vCPU 1 starts at after SIPI. */
 asm(
@@ -464,6 +473,36 @@ TEST(lapic_timer_periodic)
 	ASSERT_GE(1000, cur);	/* counts down from TMICT */
 	/* 1 us asked for, at least 100 us given: 10 periods >= 1 ms. */
 	ASSERT_LE(0.0009, dt) TH_LOG("10 periods in %.6f s", dt);
+	vmm_test_teardown(&t);
+}
+
+/*
+ * A guest asking for a period of 1 us gets at most one tick per 100 us,
+ * however fast it takes them: the host is not stormed.
+ */
+TEST(lapic_timer_period_floor)
+{
+	struct vmm_test t;
+	struct worker w;
+	uint32_t ticks;
+	double t0, dt;
+
+	IC_SETUP(&t);
+	ic_long_mode(_metadata, t.vcpu, timer_spin, GUEST_STACK);
+	memset(&w, 0, sizeof(w));
+	w.vcpu = t.vcpu;
+	t0 = now_s();
+	worker_start(_metadata, &w);
+	usleep(300000);
+	pthread_kill(w.thread, SIGUSR1);
+	pthread_join(w.thread, NULL);
+	dt = now_s() - t0;
+	ASSERT_EQ(-1, w.ret);
+	ASSERT_EQ(EINTR, w.err);
+	ticks = *(uint32_t *)(t.mem + COUNT);
+	TH_LOG("%u ticks in %.3f s", ticks, dt);
+	ASSERT_LT(0, ticks);
+	ASSERT_GE((uint32_t)(dt / 100e-6) + 2, ticks);
 	vmm_test_teardown(&t);
 }
 
