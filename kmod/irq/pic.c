@@ -206,9 +206,12 @@ static u8 pic_poll(struct vmm_pic *pic, struct vmm_8259 *s)
 			pic_ack_pending(&pic->chip[1]);
 	} else {
 		irq = pic_ack_pending(s);
-		/* The master saw the slave's request as its IR2. */
+		/*
+		 * The slave's INT drops before any INTA reached the master:
+		 * its IR2 request goes with it, nothing goes in service.
+		 */
 		if (irq >= 0)
-			pic_ack(&pic->chip[0], PIC_CASCADE_IR);
+			pic->chip[0].irr &= ~(1 << PIC_CASCADE_IR);
 	}
 	pic_update(pic);
 	return irq >= 0 ? 0x80 | irq : 0;

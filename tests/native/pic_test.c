@@ -277,6 +277,18 @@ TEST_F(pic, auto_eoi_and_poll)
 	outb(pic, 0x20, 0x0c);
 	EXPECT_EQ(0x00, inb(pic, 0x20));	/* nothing pending */
 	outb(pic, 0x20, 0x20);
+
+	/* Polling the slave takes its request; the master has none left. */
+	pulse(pic, 11);
+	EXPECT_TRUE(vmm_pic_output(pic));
+	outb(pic, 0xa0, 0x0c);
+	EXPECT_EQ(0x83, inb(pic, 0xa0));
+	EXPECT_EQ(0x08, isr(pic, 0xa0));
+	EXPECT_EQ(0x00, isr(pic, 0x20));
+	EXPECT_EQ(0x00, irr(pic, 0x20));
+	EXPECT_FALSE(vmm_pic_output(pic));
+	outb(pic, 0xa0, 0x20);
+	EXPECT_EQ(0x00, isr(pic, 0xa0));
 }
 
 TEST_F(pic, special_mask)
