@@ -21,20 +21,12 @@
 #include <linux/math64.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
-#include <linux/version.h>
 #include <linux/wait.h>
 #include <asm/msr-index.h>
 #include <asm/tsc.h>
 
 #include "../vmm.h"
 #include "irq.h"
-
-/* 6.3 wrapped it in a tracepoint that modules cannot reach. */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
-#define vmm_send_reschedule(cpu)	arch_smp_send_reschedule(cpu)
-#else
-#define vmm_send_reschedule(cpu)	smp_send_reschedule(cpu)
-#endif
 
 /* Register offsets in the 4 KiB MMIO page. */
 #define LAPIC_ID	0x020
