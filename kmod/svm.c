@@ -1043,6 +1043,35 @@ static void svm_pre_run(struct vmm_vcpu *vcpu, struct svm_cpu *sc, int cpu)
 	}
 }
 
+/* VMM_GET_STATS: which kind an exit code counts as. */
+static enum vmm_stat svm_exit_kind(u32 code)
+{
+	switch (code) {
+	case SVM_EXIT_IOIO:
+		return VMM_STAT_IO;
+	case SVM_EXIT_NPF:
+		return VMM_STAT_NPF;
+	case SVM_EXIT_MSR:
+		return VMM_STAT_MSR;
+	case SVM_EXIT_CPUID:
+		return VMM_STAT_CPUID;
+	case SVM_EXIT_HLT:
+		return VMM_STAT_HLT;
+	case SVM_EXIT_INTR:
+	case SVM_EXIT_NMI:
+	case SVM_EXIT_SMI:
+		return VMM_STAT_INTR;
+	case SVM_EXIT_VINTR:
+		return VMM_STAT_VINTR;
+	case SVM_EXIT_READ_CR0 ... SVM_EXIT_WRITE_CR8:
+		return VMM_STAT_CR;
+	case SVM_EXIT_EXCP_BASE ... SVM_EXIT_EXCP_BASE + 31:
+		return VMM_STAT_EXCEPTION;
+	default:
+		return VMM_STAT_OTHER;
+	}
+}
+
 static __always_inline void svm_vmrun(struct vmm_vcpu *vcpu,
 				      struct svm_cpu *sc)
 {
@@ -1067,6 +1096,7 @@ static __always_inline void svm_vmrun(struct vmm_vcpu *vcpu,
 	vcpu->gpr[VMM_RSP] = vmcb->save.rsp;
 	vmcb->control.event_inj = 0;
 	vcpu->run->exit_count++;
+	vcpu->stats[svm_exit_kind(vmcb->control.exit_code)]++;
 }
 
 /* ---- exit handlers ---- */

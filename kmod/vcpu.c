@@ -191,6 +191,19 @@ static long vmm_vcpu_interrupt(struct vmm_vcpu *vcpu, void __user *uarg)
 	return 0;
 }
 
+/* The run loop counts under the vCPU's lock, which the caller holds. */
+static void vmm_vcpu_get_stats(struct vmm_vcpu *vcpu, struct vmm_stats *st)
+{
+	int i;
+
+	memset(st, 0, sizeof(*st));
+	st->nr = VMM_STAT_KINDS;
+	for (i = 0; i < VMM_STAT_KINDS; i++) {
+		st->count[i] = vcpu->stats[i];
+		st->exits += vcpu->stats[i];
+	}
+}
+
 static long vmm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 			   unsigned long arg)
 {
@@ -199,6 +212,7 @@ static long vmm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 	union {
 		struct vmm_regs regs;
 		struct vmm_sregs sregs;
+		struct vmm_stats stats;
 	} u;
 	long ret;
 
@@ -254,6 +268,11 @@ static long vmm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 		ret = arg ? -EINVAL : 0;
 		if (!ret)
 			vcpu->nmi_pending = true;
+		break;
+	case VMM_GET_STATS:
+		vmm_vcpu_get_stats(vcpu, &u.stats);
+		ret = copy_to_user(argp, &u.stats, sizeof(u.stats)) ?
+			-EFAULT : 0;
 		break;
 	default:
 		ret = -ENOTTY;

@@ -115,6 +115,8 @@ struct vmm_vcpu {
 	bool halt_if;		/* RFLAGS.IF when it halted */
 	wait_queue_head_t wq;	/* the vCPU waits here; kicks wake it */
 
+	u64 stats[VMM_MAX_STATS];	/* exits by enum vmm_stat */
+
 	/* An MMIO read waiting for userspace to supply its data. */
 	bool mmio_read_pending;
 	bool io_in_pending;

@@ -170,6 +170,36 @@ struct vmm_msi {
 #define VMM_INTERRUPT		_IOW(VMM_IO, 0x29, struct vmm_interrupt)
 /* Queue an NMI. */
 #define VMM_NMI			_IO(VMM_IO, 0x2a)
+/* The vCPU's exits since its creation, by kind. */
+#define VMM_GET_STATS		_IOR(VMM_IO, 0x2b, struct vmm_stats)
+
+/*
+ * Kinds of exit from the guest to the kernel, as VMM_GET_STATS counts
+ * them (whether or not userspace saw the exit).  New kinds take the next
+ * index; vmm_stats.nr says how many this kernel fills.
+ */
+enum vmm_stat {
+	VMM_STAT_IO = 0,	/* port I/O */
+	VMM_STAT_NPF,		/* nested page fault: MMIO, RAM faulted in */
+	VMM_STAT_MSR,		/* RDMSR/WRMSR */
+	VMM_STAT_CPUID,
+	VMM_STAT_HLT,
+	VMM_STAT_INTR,		/* a host interrupt, NMI or SMI */
+	VMM_STAT_VINTR,		/* the guest's interrupt window opened */
+	VMM_STAT_CR,		/* a control register access */
+	VMM_STAT_EXCEPTION,	/* an intercepted guest exception */
+	VMM_STAT_OTHER,
+	VMM_STAT_KINDS,		/* how many kinds this header knows */
+};
+
+#define VMM_MAX_STATS	16
+
+struct vmm_stats {
+	__u32 nr;		/* kinds filled: VMM_STAT_KINDS of the kernel */
+	__u32 reserved;
+	__u64 exits;		/* every exit: the sum of count[] */
+	__u64 count[VMM_MAX_STATS];	/* by enum vmm_stat */
+};
 
 struct vmm_regs {
 	__u64 rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp;
@@ -328,6 +358,8 @@ struct vmm_run {
 #endif
 
 VMM_UAPI_ASSERT(sizeof(struct vmm_memory_slot) == 64);
+VMM_UAPI_ASSERT(sizeof(struct vmm_stats) == 144);
+VMM_UAPI_ASSERT(VMM_STAT_KINDS <= VMM_MAX_STATS);
 VMM_UAPI_ASSERT(offsetof(struct vmm_memory_slot, guest_phys) == 8);
 VMM_UAPI_ASSERT(offsetof(struct vmm_memory_slot, size) == 16);
 VMM_UAPI_ASSERT(offsetof(struct vmm_memory_slot, userspace_addr) == 24);
