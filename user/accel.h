@@ -95,6 +95,8 @@ struct accel_ops {
 			 const struct vmm_sregs *sregs);
 	/* A short text for an accelerator-specific exit or error code. */
 	const char *(*exit_name)(uint64_t hw_reason);
+	/* The vCPU's exits in the kernel by kind; NULL if not counted. */
+	int (*get_stats)(struct accel_vcpu *vcpu, struct vmm_stats *stats);
 };
 
 extern const struct accel_ops accel_vmm_ops;

@@ -186,6 +186,11 @@ static int vmm_accel_get_regs(struct accel_vcpu *v, struct vmm_regs *r)
 	return vmm_get_regs(v->vcpu, r);
 }
 
+static int vmm_accel_get_stats(struct accel_vcpu *v, struct vmm_stats *st)
+{
+	return ioctl(v->vcpu->fd, VMM_GET_STATS, st);
+}
+
 static int vmm_accel_set_regs(struct accel_vcpu *v, const struct vmm_regs *r)
 {
 	return vmm_set_regs(v->vcpu, r);
@@ -224,4 +229,5 @@ const struct accel_ops accel_vmm_ops = {
 	.get_sregs = vmm_accel_get_sregs,
 	.set_sregs = vmm_accel_set_sregs,
 	.exit_name = vmm_accel_exit_name,
+	.get_stats = vmm_accel_get_stats,
 };

@@ -897,6 +897,36 @@ enum machine_stop_reason machine_run(struct machine *m)
 	return m->stop_reason;
 }
 
+/* The exits the accelerator counted in the kernel, all vCPUs summed. */
+static void print_kernel_stats(struct machine *m)
+{
+	static const char *const kinds[VMM_STAT_KINDS] = {
+		[VMM_STAT_IO] = "io", [VMM_STAT_NPF] = "npf",
+		[VMM_STAT_MSR] = "msr", [VMM_STAT_CPUID] = "cpuid",
+		[VMM_STAT_HLT] = "hlt", [VMM_STAT_INTR] = "intr",
+		[VMM_STAT_VINTR] = "vintr", [VMM_STAT_CR] = "cr",
+		[VMM_STAT_EXCEPTION] = "exception", [VMM_STAT_OTHER] = "other",
+	};
+	struct vmm_stats st, sum = { 0 };
+	unsigned int i, k;
+
+	if (!m->accel->get_stats)
+		return;
+	for (i = 0; i < m->nr_vcpus; i++) {
+		if (m->accel->get_stats(m->vcpus[i].acc, &st) < 0)
+			return;
+		sum.exits += st.exits;
+		for (k = 0; k < VMM_STAT_KINDS && k < st.nr; k++)
+			sum.count[k] += st.count[k];
+	}
+	fprintf(stderr, "vmm-run: exits in the kernel %llu:",
+		(unsigned long long)sum.exits);
+	for (k = 0; k < VMM_STAT_KINDS; k++)
+		fprintf(stderr, "%s %s %llu", k ? "," : "", kinds[k],
+			(unsigned long long)sum.count[k]);
+	fputc('\n', stderr);
+}
+
 void machine_print_stats(struct machine *m, double seconds)
 {
 	uint64_t sum[NR_STATS] = { 0 };
@@ -910,6 +940,7 @@ void machine_print_stats(struct machine *m, double seconds)
 		(unsigned long long)sum[STAT_MMIO],
 		(unsigned long long)sum[STAT_INTR],
 		(unsigned long long)sum[STAT_OTHER]);
+	print_kernel_stats(m);
 	if (!m->pio_count)
 		return;
 	/* The busiest ports: where a boot's exits go. */

@@ -12,8 +12,9 @@
 #   make check-linux   job linux: vmm-run boots Linux on kvm and on vmm,
 #                      small and big (-c 2 -m 3600); timings in
 #                      build/testbed/linux.log ("vmm-linux:" lines)
-#   make bench         the machine runs build/bin/vmm-bench next to KVM;
-#                      the table also goes to build/bench.txt
+#   make bench         the machine runs build/bin/vmm-bench next to KVM,
+#                      then boots Linux TB_BOOTS (5) times on each; both
+#                      tables also go to build/bench.txt
 #   make testbed-kvm   the machine with KVM's modules only: tests the bed
 #
 # Settings: TB_CPUS (vCPUs for check, default 2), TB_TIMEOUT (seconds per
@@ -53,13 +54,19 @@ check-linux: all
 	@$(TB_RUN) -n linux -m 2048 -j linux -a "vmm_guest_big=1 vmm_guest_stops=1"; rc=$$?; \
 	tr -d '\r' <$(TB_OUT)/linux.log | grep '^vmm-linux:'; exit $$rc
 
-# The console is kept in build/testbed/bench.log; the table is what
-# vmm-bench printed.
+# The console is kept in build/testbed/bench.log; the tables are what
+# vmm-bench printed (cost per exit), then TB_BOOTS Linux boots on each
+# accelerator (scripts/testbed/bench-linux.sh: medians, ratios, the goal).
+TB_BOOTS ?= 5
 bench: all
-	@$(TB_RUN) -n bench -5 -j bench -q; rc=$$?; \
+	@$(TB)/run-qemu.sh -t $$(($(TB_TIMEOUT) + 60 * $(TB_BOOTS))) \
+		-p "$(VMM_PARAMS)" -n bench -5 -j bench -q \
+		-a "vmm_bench_boots=$(TB_BOOTS)"; rc=$$?; \
 	awk '{ sub(/\r+$$/, "") } / vmm-testbed end vmm-bench /{ f = 0 } \
 		f; / vmm-testbed begin vmm-bench /{ f = 1 }' \
 		$(TB_OUT)/bench.log >$(O)/bench.txt; \
+	echo >>$(O)/bench.txt; \
+	$(TB)/bench-linux.sh $(TB_OUT)/bench.log >>$(O)/bench.txt || rc=1; \
 	cat $(O)/bench.txt; \
 	[ -s $(O)/bench.txt ] || tail -n 40 $(TB_OUT)/bench.log; \
 	exit $$rc
