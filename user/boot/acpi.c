@@ -272,8 +272,11 @@ static uint64_t build_fadt(struct acpi_area *a, uint64_t dsdt, uint64_t facs)
 
 	if (!f)
 		return 0;
-	f->firmware_ctrl = facs;
-	f->dsdt = dsdt;
+	/*
+	 * Only the 64-bit pointers: the specification wants FIRMWARE_CTRL
+	 * zero when X_FIRMWARE_CTRL is set (Linux lists the FACS twice
+	 * otherwise), and says the same of DSDT and X_DSDT.
+	 */
 	f->pm_profile = 0;			/* unspecified */
 	f->sci_int = SCI_IRQ;
 	f->pm1a_evt_blk = PM1A_EVT;
