@@ -107,6 +107,7 @@ $(O)/selftests/%: selftests/%.c $(ST_LIB) $(USER_LIB) $(wildcard selftests/*.h s
 -include tests/disk/disk.mk
 -include tests/devices/devices.mk
 -include tests/run/run.mk
+-include tests/boot/boot.mk
 -include scripts/testbed/testbed.mk
 
 clean:

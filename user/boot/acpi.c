@@ -314,7 +314,7 @@ uint64_t acpi_build(struct machine *m, unsigned int nr_vcpus)
 	struct acpi_rsdp *rsdp;
 	struct acpi_facs *facs;
 	struct acpi_header *xsdt;
-	uint64_t *entries;
+	uint8_t *entries;
 	void *dsdt;
 
 	/* First, so that it is at BOOT_ACPI, 16-byte aligned. */
@@ -333,9 +333,10 @@ uint64_t acpi_build(struct machine *m, unsigned int nr_vcpus)
 	xsdt = acpi_alloc(&a, sizeof(*xsdt) + 2 * 8, 16, &xsdt_gpa);
 	if (a.full)
 		goto full;
-	entries = (uint64_t *)(xsdt + 1);
-	entries[0] = fadt_gpa;
-	entries[1] = madt_gpa;
+	/* At offset 36: not 8-byte aligned. */
+	entries = (uint8_t *)(xsdt + 1);
+	memcpy(entries, &fadt_gpa, 8);
+	memcpy(entries + 8, &madt_gpa, 8);
 	acpi_header(xsdt, "XSDT", sizeof(*xsdt) + 2 * 8, 1);
 
 	memcpy(rsdp->signature, "RSD PTR ", 8);
