@@ -108,6 +108,7 @@ $(O)/selftests/%: selftests/%.c $(ST_LIB) $(USER_LIB) $(wildcard selftests/*.h s
 -include tests/devices/devices.mk
 -include tests/run/run.mk
 -include tests/boot/boot.mk
+-include tests/platform/platform.mk
 -include scripts/testbed/testbed.mk
 
 clean:
