@@ -24,6 +24,8 @@
 #define PORT_SENT	0x92	/* vCPU 0 sent its IPIs */
 #define PORT_AP		0x93	/* vCPU 1 runs the trampoline */
 #define PORT_LEVEL	0x94	/* the level handler ran: its count */
+#define PORT_TPR	0x95	/* the TPR as the APIC page reads it */
+#define PORT_TIMEOUT	0x96	/* the guest waited in vain */
 
 #define VEC_TIMER	0x40
 #define VEC_MSI		0x60
@@ -107,6 +109,31 @@ asm(
 "	sti\n"
 "1:	pause\n"
 "	jmp 1b\n"
+
+/*
+ * CR8 = 15 holds every vector back; the TPR register follows it.  Once
+ * the TPR goes back to 0 the pending MSI arrives.  (Lowered through the
+ * APIC page: QEMU 7.2's TCG aborts when a nested guest writes CR8 while
+ * a virtual interrupt is pending, so the test machine cannot run that.)
+ */
+"tpr_main:\n"
+"	call apic_enable\n"
+"	movl $15, %eax\n"
+"	movq %rax, %cr8\n"
+"	sti\n"
+"	movl 0x80(%rbx), %eax\n"
+"	outl %eax, $" __stringify(PORT_TPR) "\n"	/* the MSI comes now */
+"	movl $1000000, %ecx\n"
+"1:	decl %ecx\n"
+"	jnz 1b\n"
+"	movl 0x80(%rbx), %eax\n"			/* still held back */
+"	outl %eax, $" __stringify(PORT_TPR) "\n"
+"	movl $0, 0x80(%rbx)\n"
+"	movl $10000000, %ecx\n"
+"2:	decl %ecx\n"
+"	jnz 2b\n"
+"	outb %al, $" __stringify(PORT_TIMEOUT) "\n"
+"	hlt\n"
 
 "timer_handler:\n"
 "	pushq %rax\n"
@@ -205,7 +232,7 @@ extern const unsigned char timer_oneshot[], timer_periodic[], timer_tscdl[];
 extern const unsigned char timer_handler[], wait_main[], msi_handler[];
 extern const unsigned char ipi_handler[], ipi2_handler[], ioapic_main[];
 extern const unsigned char level_handler[], bsp_main[], ap_main[];
-extern const unsigned char block_main[], timer_spin[];
+extern const unsigned char block_main[], timer_spin[], tpr_main[];
 
 /* The real-mode trampoline vCPU 1 starts at after SIPI. */
 asm(
@@ -601,6 +628,26 @@ TEST(msi_from_another_thread)
 		TH_LOG("%s", vmm_test_exit_str(t.vcpu));
 	ASSERT_EQ(PORT_VECTOR, t.vcpu->run->io.port);
 	ASSERT_EQ(VEC_MSI, *(uint8_t *)vmm_io_data(t.vcpu));
+	vmm_test_teardown(&t);
+}
+
+/* CR8 and the APIC's TPR are one register; lowering it lets an MSI in. */
+TEST(tpr_cr8)
+{
+	struct vmm_msi msi = { .address_lo = 0xfee00000, .data = VEC_MSI };
+	struct vmm_sregs sregs;
+	struct vmm_test t;
+
+	IC_SETUP(&t);
+	ic_long_mode(_metadata, t.vcpu, tpr_main, GUEST_STACK);
+	ASSERT_EQ(0xf0, vmm_test_out(_metadata, t.vcpu, PORT_TPR, 4));
+	ASSERT_EQ(0, vmm_get_sregs(t.vcpu, &sregs));
+	ASSERT_EQ(15, sregs.cr8);
+	ASSERT_EQ(1, ioctl(t.vm->fd, VMM_SIGNAL_MSI, &msi));
+	/* Priority class 6 is below the TPR's 15: not taken. */
+	ASSERT_EQ(0xf0, vmm_test_out(_metadata, t.vcpu, PORT_TPR, 4));
+	/* TPR = 0: the MSI is taken. */
+	ASSERT_EQ(VEC_MSI, vmm_test_out(_metadata, t.vcpu, PORT_VECTOR, 1));
 	vmm_test_teardown(&t);
 }
 
