@@ -130,11 +130,13 @@ void machine_irq_line(struct machine *m, uint32_t gsi, int level)
 
 void machine_signal_msi(struct machine *m, uint64_t address, uint32_t data)
 {
-	if (m->nr_msi < FAKE_MSIS) {
-		m->msi[m->nr_msi].addr = address;
-		m->msi[m->nr_msi].data = data;
+	/* Devices may signal from several threads at once. */
+	unsigned int n = __atomic_fetch_add(&m->nr_msi, 1, __ATOMIC_RELAXED);
+
+	if (n < FAKE_MSIS) {
+		m->msi[n].addr = address;
+		m->msi[n].data = data;
 	}
-	m->nr_msi++;
 }
 
 void *machine_gpa(struct machine *m, uint64_t gpa, uint64_t len)

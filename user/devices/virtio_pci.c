@@ -415,6 +415,9 @@ static bool virtio_cfg_window(struct virtio_dev *vdev, uint64_t *off,
 
 	*off = get32(cfg + 8);
 	*len = get32(cfg + 12);
+	/* Not set up (as after reset): reads 0, lspci -xxx stays quiet. */
+	if (!*len)
+		return false;
 	if (cfg[4] != VIRTIO_BAR || (*len != 1 && *len != 2 && *len != 4) ||
 	    *off % *len || *off + *len > VIRTIO_BAR_SIZE) {
 		machine_log_guest_error(vdev->m, vdev->name,
