@@ -538,7 +538,11 @@ static void vcpu_exit(struct vcpu *v, struct accel_exit *e)
 		vcpu_fail(v, "halted with nothing in the kernel to wake it");
 		break;
 	case ACCEL_EXIT_SHUTDOWN:
-		vcpu_fail(v, "triple fault (shutdown): the guest crashed");
+		/*
+		 * KVM and vmm both reinitialise the vCPU at a shutdown, so
+		 * the registers may be its reset state: say so.
+		 */
+		vcpu_fail(v, "triple fault (shutdown): the guest crashed; registers as the accelerator left them (possibly reset)");
 		break;
 	case ACCEL_EXIT_FAIL_ENTRY:
 		vcpu_fail(v, "entry failed, hardware reason %#llx (invalid guest state)",
@@ -884,7 +888,7 @@ enum machine_stop_reason machine_run(struct machine *m)
 	for (i = 0; i < m->nr_vcpus; i++)
 		if (m->vcpus[i].started)
 			pthread_join(m->vcpus[i].thread, NULL);
-	/* A vCPU thread may have ended without a stop (it cannot, but). */
+	/* Every vCPU thread ends on a stop; make sure one is recorded. */
 	machine_request_stop(m, MACHINE_ERROR);
 	wake(m);
 	pthread_join(m->io_thread, NULL);
