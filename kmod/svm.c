@@ -1586,6 +1586,14 @@ static int svm_vcpu_run(struct vmm_vcpu *vcpu)
 			local_irq_enable();
 			continue;
 		}
+		/*
+		 * Preempted since the guest's FPU state was loaded: the
+		 * registers hold whatever the last task left there, and that
+		 * task takes them back as its own at its next switch.  Load
+		 * ours (the guest's, or this thread's) before the guest runs.
+		 */
+		if (test_thread_flag(TIF_NEED_FPU_LOAD))
+			switch_fpu_return();
 		svm_pre_run(vcpu, sc, cpu);
 		/* Host FS/GS/TR/LDTR and syscall MSRs: fixed while IRQs are off. */
 		asm volatile("vmsave %%rax" : : "a"(__pa(sc->host_vmcb)) : "memory");
