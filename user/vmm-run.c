@@ -92,7 +92,9 @@ static void crash_handler(int sig)
  */
 static void tty_raw(int fd)
 {
-	static const int crash[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+	static const int crash[] = {
+		SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGQUIT,
+	};
 	struct termios t;
 	unsigned int i;
 
