@@ -304,6 +304,12 @@ static int kvm_run(struct accel_vcpu *vcpu, struct accel_exit *exit)
 		exit->io.port = run->io.port;
 		exit->io.count = run->io.count;
 		exit->io.data = (char *)run + run->io.data_offset;
+		/* Never trust a length into our own memory blindly. */
+		if (run->io.data_offset + (uint64_t)run->io.count *
+		    run->io.size > (uint64_t)vcpu->vm->run_size) {
+			exit->kind = ACCEL_EXIT_UNKNOWN;
+			exit->hw_reason = run->exit_reason;
+		}
 		break;
 	case KVM_EXIT_MMIO:
 		exit->kind = ACCEL_EXIT_MMIO;

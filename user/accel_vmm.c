@@ -134,6 +134,12 @@ static int vmm_accel_run(struct accel_vcpu *v, struct accel_exit *exit)
 		exit->io.port = run->io.port;
 		exit->io.count = run->io.count;
 		exit->io.data = vmm_io_data(v->vcpu);
+		/* Never trust a length into our own memory blindly. */
+		if (run->io.data_offset + (uint64_t)run->io.count *
+		    run->io.size > v->vcpu->vm->run_size) {
+			exit->kind = ACCEL_EXIT_UNKNOWN;
+			exit->hw_reason = run->exit_reason;
+		}
 		break;
 	case VMM_EXIT_MMIO:
 		exit->kind = ACCEL_EXIT_MMIO;
