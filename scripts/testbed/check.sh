@@ -48,8 +48,10 @@ runs=("$out/la57-on.tap" "$out/la57-off.tap" "$out/npt-off.tap")
 next_ko=$O/kmod-${KVER_NEXT:-}/kmod/vmm.ko
 if [ -n "${KVER_NEXT:-}" ] && [ -e "$next_ko" ]; then
 	name=k$(echo "$KVER_NEXT" | cut -d. -f1,2)
+	# Its own kernel as the guest too, on vmm and on KVM beside it.
 	KVER=$KVER_NEXT VMM_KO=$next_ko \
-		"$here/run-qemu.sh" "$@" -n "$name" -5 -j check || :
+		"$here/run-qemu.sh" "$@" -n "$name" -5 -j check \
+		-a vmm_linux=vmm,kvm || :
 	runs+=("$out/$name.tap")
 else
 	echo "check: no newer kernel (KVER_NEXT) built: its run is left out"
