@@ -38,16 +38,6 @@
 #define LOG_WINDOW		10	/* seconds */
 #define SIG_KICK		SIGUSR1
 
-/*
- * h4's devices (user/devices/): called when they are linked in, so that
- * main builds while they are being written.
- */
-#pragma weak pci_create
-#pragma weak virtio_blk_create
-#pragma weak virtio_rng_create
-#pragma weak rtc_create
-#pragma weak i8042_create
-
 struct region {
 	uint64_t base;
 	uint64_t len;		/* 0: removed (a BAR the guest turned off) */
@@ -694,19 +684,13 @@ static int machine_devices(struct machine *m)
 		return -1;
 	if (acpi_pm_create(m) < 0)
 		return -1;
-	if (rtc_create && rtc_create(m, o->mem) < 0)
+	if (rtc_create(m, o->mem) < 0)
 		return -1;
-	if (i8042_create && i8042_create(m) < 0)
+	if (i8042_create(m) < 0)
 		return -1;
-	if (pci_create) {
-		bus = pci_create(m);
-		if (!bus)
-			return -1;
-	}
-	if (o->nr_disks && (!bus || !virtio_blk_create)) {
-		fprintf(stderr, "vmm-run: -disk: this vmm-run has no virtio-blk device yet\n");
+	bus = pci_create(m);
+	if (!bus)
 		return -1;
-	}
 	for (i = 0; i < o->nr_disks; i++) {
 		if (virtio_blk_create(m, bus, o->disks[i],
 				      o->disk_names[i]) < 0)
@@ -714,7 +698,7 @@ static int machine_devices(struct machine *m)
 		/* The device closes it when the machine stops. */
 		o->disks[i] = NULL;
 	}
-	if (bus && virtio_rng_create && virtio_rng_create(m, bus) < 0)
+	if (virtio_rng_create(m, bus) < 0)
 		return -1;
 	return 0;
 }

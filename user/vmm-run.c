@@ -27,9 +27,6 @@
 #include "block/vdisk.h"
 #include "devices/devices.h"
 
-/* Linked in once user/devices/virtio_blk.c is (machine.c says why). */
-#pragma weak virtio_blk_create
-
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #define __printf(a, b)		__attribute__((format(printf, a, b)))
 #define __noreturn		__attribute__((noreturn))
@@ -343,10 +340,6 @@ static void parse_args(struct args *a, int argc, char **argv)
 			usage_error("%s takes no value", arg);
 		}
 		parse_option(a, options[k].id, arg, val);
-	}
-	if (a->o.nr_disks && !virtio_blk_create) {
-		fprintf(stderr, "vmm-run: -disk: this vmm-run has no virtio-blk device yet\n");
-		exit(VMM_RUN_EXIT_USAGE);
 	}
 	if (!a->kernel_path)
 		usage_error("no kernel: -kernel BZIMAGE is required");

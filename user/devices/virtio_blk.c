@@ -344,7 +344,8 @@ int virtio_blk_create(struct machine *m, struct pci_bus *bus,
 	/* An empty write says whether the disk was opened read-only. */
 	blk->ro = vdisk_pwrite(disk, NULL, 0, 0) == -EROFS;
 	snprintf(blk->name, sizeof(blk->name), "virtio-blk %s", name);
-	strncpy(blk->serial, name, sizeof(blk->serial));
+	/* GET_ID: up to 20 bytes, NUL-padded, not necessarily terminated. */
+	memcpy(blk->serial, name, strnlen(name, sizeof(blk->serial)));
 
 	memcpy(blk->config + BC_CAPACITY, &blk->sectors, 8);
 	put32(blk->config + BC_SEG_MAX, BLK_QUEUE_SIZE - 2);
