@@ -1398,6 +1398,30 @@ static int svm_handle_vintr(struct vmm_vcpu *vcpu)
 	return 1;
 }
 
+/*
+ * A triple fault: hand userspace the registers of the crash before the
+ * vCPU is reset, so that it can say where the guest died.
+ */
+static void svm_report_shutdown(struct vmm_vcpu *vcpu)
+{
+	struct vmcb_save_area *save = &to_svm(vcpu)->vmcb->save;
+	struct vmm_run *run = vcpu->run;
+
+	memset(&run->shutdown, 0, sizeof(run->shutdown));
+	svm_get_regs(vcpu, &run->shutdown.regs);
+	run->shutdown.cr0 = svm_guest_cr0(to_svm(vcpu));
+	run->shutdown.cr2 = save->cr2;
+	run->shutdown.cr3 = save->cr3;
+	run->shutdown.cr4 = save->cr4;
+	run->shutdown.efer = (to_svm(vcpu)->efer & ~EFER_LMA) |
+			     (save->efer & EFER_LMA);
+	run->shutdown.cs_base = save->cs.base;
+	run->shutdown.cs = save->cs.selector;
+	run->shutdown.ss = save->ss.selector;
+	run->shutdown.cs_l = !!(save->cs.attrib & SVM_SELECTOR_L_MASK);
+	run->shutdown.cs_db = !!(save->cs.attrib & SVM_SELECTOR_DB_MASK);
+}
+
 /* Returns 1 to re-enter, 0 to return to userspace, -errno on error. */
 static int svm_handle_exit(struct vmm_vcpu *vcpu)
 {
@@ -1488,6 +1512,7 @@ static int svm_handle_exit(struct vmm_vcpu *vcpu)
 		return 1;
 	case SVM_EXIT_SHUTDOWN:
 		/* The VMCB is undefined after a shutdown: start over. */
+		svm_report_shutdown(vcpu);
 		svm_fpu_deactivate(vcpu);
 		svm_vcpu_reset(vcpu);
 		vcpu->run->exit_reason = VMM_EXIT_SHUTDOWN;

@@ -734,6 +734,14 @@ TEST_F(exits, shutdown)
 	ASSERT_EQ(0, vmm_set_sregs(t->vcpu, &sregs));
 	vmm_test_run(_metadata, t->vcpu, VMM_EXIT_SHUTDOWN);
 
+	/* The run page tells where the guest died: at its UD2, long mode. */
+	ASSERT_EQ(GUEST_CODE, t->vcpu->run->shutdown.regs.rip);
+	ASSERT_EQ(GUEST_STACK, t->vcpu->run->shutdown.regs.rsp);
+	ASSERT_NE(0, t->vcpu->run->shutdown.cr0 & VMM_CR0_PG);
+	ASSERT_NE(0, t->vcpu->run->shutdown.efer & VMM_EFER_LMA);
+	ASSERT_EQ(1, t->vcpu->run->shutdown.cs_l);
+	ASSERT_EQ(sregs.cr3, t->vcpu->run->shutdown.cr3);
+
 	/* The vCPU is back at RESET... */
 	ASSERT_EQ(0, vmm_get_regs(t->vcpu, &regs));
 	ASSERT_EQ(0xfff0, regs.rip);

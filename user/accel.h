@@ -56,6 +56,16 @@ struct accel_exit {
 			uint64_t data[4];
 		} internal;
 		uint64_t hw_reason;
+		/*
+		 * ACCEL_EXIT_SHUTDOWN: the state at the triple fault when the
+		 * accelerator kept it (vmm does; KVM resets the vCPU first).
+		 * Only the fields dump_state() prints are filled in sregs.
+		 */
+		struct {
+			bool known;
+			struct vmm_regs regs;
+			struct vmm_sregs sregs;
+		} crash;
 	};
 };
 

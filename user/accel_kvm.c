@@ -322,7 +322,9 @@ static int kvm_run(struct accel_vcpu *vcpu, struct accel_exit *exit)
 		exit->kind = ACCEL_EXIT_HLT;
 		break;
 	case KVM_EXIT_SHUTDOWN:
+		/* KVM has INITed the vCPU already: the fault's state is gone. */
 		exit->kind = ACCEL_EXIT_SHUTDOWN;
+		exit->crash.known = false;
 		break;
 	case KVM_EXIT_FAIL_ENTRY:
 		exit->kind = ACCEL_EXIT_FAIL_ENTRY;

@@ -153,6 +153,19 @@ static int vmm_accel_run(struct accel_vcpu *v, struct accel_exit *exit)
 		break;
 	case VMM_EXIT_SHUTDOWN:
 		exit->kind = ACCEL_EXIT_SHUTDOWN;
+		memset(&exit->crash, 0, sizeof(exit->crash));
+		exit->crash.known = true;
+		exit->crash.regs = run->shutdown.regs;
+		exit->crash.sregs.cr0 = run->shutdown.cr0;
+		exit->crash.sregs.cr2 = run->shutdown.cr2;
+		exit->crash.sregs.cr3 = run->shutdown.cr3;
+		exit->crash.sregs.cr4 = run->shutdown.cr4;
+		exit->crash.sregs.efer = run->shutdown.efer;
+		exit->crash.sregs.cs.base = run->shutdown.cs_base;
+		exit->crash.sregs.cs.selector = run->shutdown.cs;
+		exit->crash.sregs.cs.l = run->shutdown.cs_l;
+		exit->crash.sregs.cs.db = run->shutdown.cs_db;
+		exit->crash.sregs.ss.selector = run->shutdown.ss;
 		break;
 	case VMM_EXIT_FAIL_ENTRY:
 		exit->kind = ACCEL_EXIT_FAIL_ENTRY;

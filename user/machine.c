@@ -449,25 +449,20 @@ void machine_log_guest_error(struct machine *m, const char *dev,
 
 /* ---- vCPUs ---- */
 
-static void dump_vcpu(struct machine *m, struct vcpu *v)
+/* tables: whether sp holds GDTR/IDTR/TR (a crash report does not). */
+static void dump_state(const struct vmm_regs *rp, const struct vmm_sregs *sp,
+		       bool tables)
 {
-	struct vmm_regs r;
-	struct vmm_sregs s;
+	const struct vmm_regs r = *rp;
+	const struct vmm_sregs s = *sp;
 
-	if (m->accel->get_regs(v->acc, &r) < 0 ||
-	    m->accel->get_sregs(v->acc, &s) < 0) {
-		fprintf(stderr, "vmm-run: vCPU %u: registers unreadable: %s\n",
-			v->id, strerror(errno));
-		return;
-	}
 	fprintf(stderr,
 		"  rip %016llx rsp %016llx rflags %08llx\n"
 		"  rax %016llx rbx %016llx rcx %016llx rdx %016llx\n"
 		"  rsi %016llx rdi %016llx rbp %016llx r8  %016llx\n"
 		"  r9  %016llx r10 %016llx r11 %016llx r12 %016llx\n"
 		"  r13 %016llx r14 %016llx r15 %016llx\n"
-		"  cs %04x base %llx l %u db %u  ss %04x  cr0 %llx cr2 %llx cr3 %llx cr4 %llx efer %llx\n"
-		"  gdt %llx/%x idt %llx/%x tr %04x\n",
+		"  cs %04x base %llx l %u db %u  ss %04x  cr0 %llx cr2 %llx cr3 %llx cr4 %llx efer %llx\n",
 		(unsigned long long)r.rip, (unsigned long long)r.rsp,
 		(unsigned long long)r.rflags, (unsigned long long)r.rax,
 		(unsigned long long)r.rbx, (unsigned long long)r.rcx,
@@ -480,9 +475,26 @@ static void dump_vcpu(struct machine *m, struct vcpu *v)
 		s.cs.selector, (unsigned long long)s.cs.base, s.cs.l, s.cs.db,
 		s.ss.selector, (unsigned long long)s.cr0,
 		(unsigned long long)s.cr2, (unsigned long long)s.cr3,
-		(unsigned long long)s.cr4, (unsigned long long)s.efer,
-		(unsigned long long)s.gdt.base, s.gdt.limit,
-		(unsigned long long)s.idt.base, s.idt.limit, s.tr.selector);
+		(unsigned long long)s.cr4, (unsigned long long)s.efer);
+	if (tables)
+		fprintf(stderr, "  gdt %llx/%x idt %llx/%x tr %04x\n",
+			(unsigned long long)s.gdt.base, s.gdt.limit,
+			(unsigned long long)s.idt.base, s.idt.limit,
+			s.tr.selector);
+}
+
+static void dump_vcpu(struct machine *m, struct vcpu *v)
+{
+	struct vmm_regs r;
+	struct vmm_sregs s;
+
+	if (m->accel->get_regs(v->acc, &r) < 0 ||
+	    m->accel->get_sregs(v->acc, &s) < 0) {
+		fprintf(stderr, "vmm-run: vCPU %u: registers unreadable: %s\n",
+			v->id, strerror(errno));
+		return;
+	}
+	dump_state(&r, &s, true);
 }
 
 /* A fatal exit: say what, show the registers, stop the machine. */
@@ -528,11 +540,19 @@ static void vcpu_exit(struct vcpu *v, struct accel_exit *e)
 		vcpu_fail(v, "halted with nothing in the kernel to wake it");
 		break;
 	case ACCEL_EXIT_SHUTDOWN:
-		/*
-		 * KVM and vmm both reinitialise the vCPU at a shutdown, so
-		 * the registers may be its reset state: say so.
-		 */
-		vcpu_fail(v, "triple fault (shutdown): the guest crashed; registers as the accelerator left them (possibly reset)");
+		if (e->crash.known) {
+			/* vmm hands over the state of the fault itself. */
+			pthread_mutex_lock(&m->log_lock);
+			fprintf(stderr, "vmm-run: vCPU %u: triple fault (shutdown): the guest crashed; its registers at the fault:\n",
+				v->id);
+			dump_state(&e->crash.regs, &e->crash.sregs, false);
+			pthread_mutex_unlock(&m->log_lock);
+			machine_request_stop(m, MACHINE_ERROR);
+			break;
+		}
+		/* KVM has reset the vCPU: what it shows is the reset state. */
+		vcpu_fail(v, "triple fault (shutdown): the guest crashed; %s keeps no state of the fault, registers after its reset:",
+			  m->accel->name);
 		break;
 	case ACCEL_EXIT_FAIL_ENTRY:
 		vcpu_fail(v, "entry failed, hardware reason %#llx (invalid guest state)",

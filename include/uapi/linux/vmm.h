@@ -334,6 +334,21 @@ struct vmm_run {
 			__u32 cpu;
 			__u32 pad;
 		} fail_entry;
+		/*
+		 * VMM_EXIT_SHUTDOWN: the state at the triple fault, as the
+		 * CPU left it at the shutdown intercept; the vCPU itself is
+		 * in its RESET state again.  The AMD APM calls that state
+		 * undefined, so take it as the best account there is (QEMU
+		 * and the CPUs we know save the state of the fault).
+		 */
+		struct {
+			struct vmm_regs regs;
+			__u64 cr0, cr2, cr3, cr4, efer;
+			__u64 cs_base;
+			__u16 cs, ss;
+			__u8 cs_l, cs_db;
+			__u8 pad[2];
+		} shutdown;
 		/* VMM_EXIT_INTERNAL_ERROR */
 		struct {
 			__u32 suberror;
@@ -390,6 +405,8 @@ VMM_UAPI_ASSERT(offsetof(struct vmm_run, ready_for_interrupt_injection) == 12);
 VMM_UAPI_ASSERT(offsetof(struct vmm_run, exit_count) == 16);
 VMM_UAPI_ASSERT(offsetof(struct vmm_run, io) == 24);
 VMM_UAPI_ASSERT(offsetof(struct vmm_run, mmio.len) == 40);
+VMM_UAPI_ASSERT(offsetof(struct vmm_run, shutdown.cr0) == 168);
+VMM_UAPI_ASSERT(offsetof(struct vmm_run, shutdown.cs) == 216);
 VMM_UAPI_ASSERT(sizeof(struct vmm_run) == 280);
 VMM_UAPI_ASSERT(sizeof(struct vmm_run) <= VMM_RUN_IO_DATA_OFFSET);
 
