@@ -69,6 +69,22 @@ struct accel_exit {
 	};
 };
 
+/* An internal-error exit; both kernels report up to 16 data words. */
+static inline void accel_exit_internal(struct accel_exit *exit,
+				       uint32_t suberror, uint32_t ndata,
+				       const __u64 *data)
+{
+	uint32_t i;
+
+	exit->kind = ACCEL_EXIT_INTERNAL;
+	exit->internal.suberror = suberror;
+	if (ndata > 4)
+		ndata = 4;
+	exit->internal.ndata = ndata;
+	for (i = 0; i < ndata; i++)
+		exit->internal.data[i] = data[i];
+}
+
 struct accel_ops {
 	const char *name;
 	/* Opens the device, creates a VM; prints one line on failure. */

@@ -331,18 +331,10 @@ static int kvm_run(struct accel_vcpu *vcpu, struct accel_exit *exit)
 		exit->hw_reason =
 			run->fail_entry.hardware_entry_failure_reason;
 		break;
-	case KVM_EXIT_INTERNAL_ERROR: {
-		unsigned int i, n = run->internal.ndata;
-
-		exit->kind = ACCEL_EXIT_INTERNAL;
-		exit->internal.suberror = run->internal.suberror;
-		if (n > 4)
-			n = 4;
-		exit->internal.ndata = n;
-		for (i = 0; i < n; i++)
-			exit->internal.data[i] = run->internal.data[i];
+	case KVM_EXIT_INTERNAL_ERROR:
+		accel_exit_internal(exit, run->internal.suberror,
+				    run->internal.ndata, run->internal.data);
 		break;
-	}
 	case KVM_EXIT_INTR:
 		exit->kind = ACCEL_EXIT_INTR;
 		break;

@@ -172,18 +172,10 @@ static int vmm_accel_run(struct accel_vcpu *v, struct accel_exit *exit)
 		exit->hw_reason =
 			run->fail_entry.hardware_entry_failure_reason;
 		break;
-	case VMM_EXIT_INTERNAL_ERROR: {
-		unsigned int i, n = run->internal.ndata;
-
-		exit->kind = ACCEL_EXIT_INTERNAL;
-		exit->internal.suberror = run->internal.suberror;
-		if (n > 4)
-			n = 4;
-		exit->internal.ndata = n;
-		for (i = 0; i < n; i++)
-			exit->internal.data[i] = run->internal.data[i];
+	case VMM_EXIT_INTERNAL_ERROR:
+		accel_exit_internal(exit, run->internal.suberror,
+				    run->internal.ndata, run->internal.data);
 		break;
-	}
 	case VMM_EXIT_INTR:
 		exit->kind = ACCEL_EXIT_INTR;
 		break;
