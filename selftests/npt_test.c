@@ -5,11 +5,15 @@
  * guest walks a 64 MiB slot, page by page, on the test's command while
  * the test drops, rewrites, replaces, moves and unmaps the memory behind
  * it; a slot above 512 GiB guest-physical uses the upper levels of the
- * nested tables.
+ * nested tables.  Over 2 MiB-aligned memory backed by the host's huge
+ * pages, vmm maps 2 MiB at a time: the same changes must be followed
+ * there, where one nested entry covers 512 host pages.
  */
 #include "lib/vmm_test.h"
 
+#include <ctype.h>
 #include <sys/wait.h>
+#include <sys/ioctl.h>
 
 #define MAILBOX		__stringify(GUEST_MAILBOX)
 #define BIG_GPA		0x4000000ULL		/* 64 MiB */
@@ -17,6 +21,7 @@
 #define BIG_PAGES	(BIG_SIZE / 4096)
 #define HIGH_GPA	0x8000000000ULL		/* 512 GiB */
 #define HIGH_SIZE	0x200000ULL
+#define HUGE		0x200000ULL		/* 2 MiB */
 
 #define PORT_CMD	0x90	/* IN: what to do */
 #define PORT_DONE	0x91	/* OUT: done */
@@ -313,6 +318,158 @@ TEST_F(npt, high_slot)
 	/* The low slots still work beside it. */
 	command(_metadata, c, CMD_WRITE, 7);
 	ASSERT_EQ(7 + 9, *page_word(c, 9));
+}
+
+/* KiB of @p's mapping that the host backs with huge pages (smaps). */
+static unsigned long anon_huge_kb(void *p)
+{
+	unsigned long lo, hi, kb = 0;
+	char line[256];
+	bool in = false;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		/* Headers start with the range, fields with a capital. */
+		if (!isupper((unsigned char)line[0]) &&
+		    sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
+			in = lo <= (unsigned long)p && (unsigned long)p < hi;
+		else if (in && sscanf(line, "AnonHugePages: %lu kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return in ? kb : 0;
+}
+
+/* BIG_SIZE of fresh memory at a 2 MiB-aligned address, THP wanted. */
+static uint8_t *huge_map(void)
+{
+	uint8_t *p = mmap(NULL, BIG_SIZE + HUGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uintptr_t a;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	a = ((uintptr_t)p + HUGE - 1) & ~(HUGE - 1);
+	if (a > (uintptr_t)p)
+		munmap(p, a - (uintptr_t)p);
+	munmap((uint8_t *)a + BIG_SIZE, (uintptr_t)p + HUGE - a);
+	madvise((void *)a, BIG_SIZE, MADV_HUGEPAGE);
+	return (uint8_t *)a;
+}
+
+static uint64_t npf_count(struct __test_metadata *_metadata,
+			  struct vmm_vcpu *vcpu)
+{
+	struct vmm_stats st;
+
+	memset(&st, 0, sizeof(st));
+	EXPECT_EQ(0, ioctl(vcpu->fd, VMM_GET_STATS, &st));
+	return st.count[VMM_STAT_NPF];
+}
+
+/*
+ * The slot over host huge pages: one nested page fault per 2 MiB (or per
+ * 16 pages with fault-around where the host has none); a drop of part of
+ * a huge page, an mremap and fork's copy-on-write are followed.
+ */
+TEST_F_TIMEOUT(npt, huge_pages, 180)
+{
+	const uint64_t s1 = 0x100000000ULL, s2 = 0x200000000ULL;
+	const uint64_t s3 = 0x300000000ULL;
+	const uint64_t one = 3 * 512 + 7, run = 5 * 512 + 100;	/* pages */
+	struct npt_ctx *c = &self->c;
+	struct vmm_test *t = &c->t;
+	int status, go[2];
+	uint64_t i, npf, sum;
+	unsigned long kb;
+	uint8_t *dst;
+	char b;
+	pid_t pid;
+
+	NPT_SETUP(c);
+	/*
+	 * Before the guest touches it: a range once mapped by 4 KiB pages
+	 * keeps its table, and so its 4 KiB pages, until the VM dies.
+	 */
+	ASSERT_EQ(0, vmm_vm_remove_memory(t->vm, 1));
+	c->big = huge_map();
+	ASSERT_NE(NULL, c->big);
+	ASSERT_EQ(0, vmm_vm_set_slot(t->vm, 1, BIG_GPA, BIG_SIZE, c->big, 0));
+	t->vm->slots[1].owned = true;
+	for (i = 0; i < BIG_PAGES; i++)
+		*page_word(c, i) = s1 + i;
+	kb = anon_huge_kb(c->big);
+
+	/* The guest reads what the host wrote, 2 MiB per fault. */
+	npf = npf_count(_metadata, t->vcpu);
+	check(_metadata, c, s1, BIG_PAGES, pattern_sum(s1, 1));
+	npf = npf_count(_metadata, t->vcpu) - npf;
+	TH_LOG("%lu KiB in host huge pages, %lu nested page faults for %llu pages",
+	       kb, (unsigned long)npf, BIG_PAGES);
+	/* Some faults are the guest's own pages: code, stack, mailbox. */
+	if (kb == BIG_SIZE / 1024)
+		ASSERT_GE(BIG_SIZE / HUGE + 16, npf);
+	ASSERT_GE(BIG_PAGES / 16 + BIG_SIZE / HUGE + 16, npf);
+
+	/* Its writes across the huge pages reach the host's. */
+	command(_metadata, c, CMD_WRITE, s2);
+	for (i = 0; i < BIG_PAGES; i++) {
+		ASSERT_EQ(s2 + i, *page_word(c, i)) TH_LOG("page %lu",
+							    (unsigned long)i);
+	}
+
+	/* Part of a huge page dropped: those pages, and only they, read 0. */
+	ASSERT_EQ(0, madvise(page_word(c, one), 4096, MADV_DONTNEED));
+	ASSERT_EQ(0, madvise(page_word(c, run), 16 * 4096, MADV_DONTNEED));
+	sum = pattern_sum(s2, 1) - (s2 + one);
+	for (i = run; i < run + 16; i++)
+		sum -= s2 + i;
+	check(_metadata, c, s2, BIG_PAGES - 17, sum);
+	/* What the host writes there now, the guest reads. */
+	*page_word(c, one) = s2 + one;
+	check(_metadata, c, s2, BIG_PAGES - 16, sum + s2 + one);
+	for (i = run; i < run + 16; i++)
+		*page_word(c, i) = s2 + i;
+
+	/* Moved by mremap to another 2 MiB-aligned place, and re-slotted. */
+	dst = huge_map();
+	ASSERT_NE(NULL, dst);
+	ASSERT_EQ(dst, mremap(c->big, BIG_SIZE, BIG_SIZE, MREMAP_MAYMOVE |
+			      MREMAP_FIXED, dst));
+	t->vm->slots[1].owned = false;
+	ASSERT_EQ(0, vmm_vm_set_slot(t->vm, 1, BIG_GPA, BIG_SIZE, dst, 0));
+	t->vm->slots[1].owned = true;
+	c->big = dst;
+	check(_metadata, c, s2, BIG_PAGES, pattern_sum(s2, 1));
+
+	/* fork: the guest's writes break the sharing, the child sees s2. */
+	ASSERT_EQ(0, pipe(go));
+	fflush(NULL);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		close(go[1]);
+		if (read(go[0], &b, 1) != 1)
+			_exit(2);
+		for (i = 0; i < BIG_PAGES; i++)
+			if (*page_word(c, i) != s2 + i)
+				_exit(1);
+		_exit(0);
+	}
+	close(go[0]);
+	command(_metadata, c, CMD_WRITE, s3);
+	ASSERT_EQ(1, write(go[1], "x", 1));
+	close(go[1]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status)) TH_LOG("the child saw the guest's writes");
+	for (i = 0; i < BIG_PAGES; i++) {
+		ASSERT_EQ(s3 + i, *page_word(c, i)) TH_LOG("page %lu",
+							    (unsigned long)i);
+	}
+	check(_metadata, c, s3, BIG_PAGES, pattern_sum(s3, 1));
 }
 
 TEST_HARNESS_MAIN

@@ -723,14 +723,33 @@ static int machine_devices(struct machine *m)
 	return 0;
 }
 
+#define HUGE_ALIGN		(2ULL << 20)
+
+/* Keep the 2 MiB-aligned @size bytes of a mapping HUGE_ALIGN longer. */
+static void *ram_align(void *p, size_t size)
+{
+	uintptr_t a = ((uintptr_t)p + HUGE_ALIGN - 1) & ~(HUGE_ALIGN - 1);
+
+	if (a > (uintptr_t)p)
+		munmap(p, a - (uintptr_t)p);
+	munmap((void *)(a + size), (uintptr_t)p + HUGE_ALIGN - a);
+	return (void *)a;
+}
+
 static int machine_memory(struct machine *m)
 {
 	m->ram_size = m->opts->mem;
 	m->low = m->ram_size < RAM_LOW_MAX ? m->ram_size : RAM_LOW_MAX;
 	m->high = m->ram_size - m->low;
-	/* NORESERVE: the guest's RAM is faulted in as it touches it. */
-	m->ram = mmap(NULL, m->ram_size, PROT_READ | PROT_WRITE,
+	/*
+	 * NORESERVE: the guest's RAM is faulted in as it touches it.  2 MiB
+	 * aligned, as guest-physical 0 is: the host's huge pages then line
+	 * up with the guest's, and vmm maps each with one nested entry.
+	 */
+	m->ram = mmap(NULL, m->ram_size + HUGE_ALIGN, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m->ram != MAP_FAILED)
+		m->ram = ram_align(m->ram, m->ram_size);
 	if (m->ram == MAP_FAILED) {
 		m->ram = NULL;
 		fprintf(stderr, "vmm-run: -m %llu MiB: %s\n",
@@ -739,6 +758,7 @@ static int machine_memory(struct machine *m)
 		return -1;
 	}
 	madvise(m->ram, m->ram_size, MADV_MERGEABLE);
+	madvise(m->ram, m->ram_size, MADV_HUGEPAGE);
 	if (m->accel->set_memory(m->vm, 0, 0, m->low, m->ram) < 0 ||
 	    (m->high && m->accel->set_memory(m->vm, 1, RAM_HIGH_BASE, m->high,
 					     m->ram + m->low) < 0)) {

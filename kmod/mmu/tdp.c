@@ -10,6 +10,14 @@
  * thrown away and retried (the invalidate_seq check).  So a guest may be
  * larger than what is resident, and the host may take pages back.
  *
+ * A fault maps more than the page it needs, as each exit costs far more
+ * than the mapping: a 2 MiB nested page where the host backs the whole
+ * 2 MiB of the slot with one huge page at the same alignment, or else
+ * the neighbours of the page that the host already maps (fault-around),
+ * without faulting new ones in.  Both are checked against the same
+ * invalidate_seq as the page itself; a zap that touches any part of a
+ * 2 MiB entry clears all of it.
+ *
  * The table uses the host's own format and depth (4 or 5 levels: NPT
  * walks with the host's CR4.LA57).  EPT (vmx) and shadow paging will add
  * their entry formats beside this one; the fault and notifier logic stays.
@@ -26,9 +34,12 @@
 #define TDP_PRESENT	_PAGE_PRESENT
 #define TDP_WRITE	_PAGE_RW
 #define TDP_USER	_PAGE_USER	/* NPT treats every access as user */
+#define TDP_LARGE	_PAGE_PSE	/* a 2 MiB leaf in a level-2 table */
 #define TDP_TABLE	(TDP_PRESENT | TDP_WRITE | TDP_USER)
 #define TDP_PFN_MASK	GENMASK_ULL(51, 12)
 #define TDP_ENTRIES	512
+#define TDP_HUGE_PAGES	512		/* 4 KiB frames in a 2 MiB leaf */
+#define TDP_AROUND	16		/* fault-around: an aligned block */
 
 int vmm_tdp_levels(void)
 {
@@ -60,7 +71,7 @@ static void tdp_free_table(u64 *table, int level)
 	int i;
 
 	for (i = 0; level > 1 && i < TDP_ENTRIES; i++)
-		if (table[i] & TDP_PRESENT)
+		if ((table[i] & TDP_PRESENT) && !(table[i] & TDP_LARGE))
 			tdp_free_table(tdp_table(table[i]), level - 1);
 	free_page((unsigned long)table);
 }
@@ -90,26 +101,55 @@ int vmm_tdp_topup(struct vmm_vcpu *vcpu)
 	return 0;
 }
 
-/* Called with tdp->lock held and a topped-up cache. */
-static void tdp_map(struct vmm_vcpu *vcpu, u64 gpa, u64 pfn, bool writable)
+static inline bool tdp_is_leaf(u64 entry, int level)
+{
+	return level == 1 || (entry & TDP_LARGE);
+}
+
+/*
+ * tdp_map - point the leaf for @gfn at level @leaf (1: 4 KiB, 2: 2 MiB)
+ * to @pfn.  Called with tdp->lock held and a topped-up cache.
+ *
+ * A 2 MiB leaf is not put where a table of 4 KiB leaves is: the guest's
+ * TLB may still walk that table, so it could not be freed here; such a
+ * range stays mapped by 4 KiB pages.  A 4 KiB leaf that falls in a 2 MiB
+ * one replaces it with a table (both map the same host pages, as the
+ * sequence check passed) and sets *@flush, so no stale 2 MiB translation
+ * outlives a later zap of the table.  With @only_new an existing leaf is
+ * kept (fault-around).  Returns false if nothing was written.
+ */
+static bool tdp_map(struct vmm_vcpu *vcpu, u64 gfn, u64 pfn, bool writable,
+		    int leaf, bool only_new, bool *flush)
 {
 	struct vmm_tdp *tdp = &vcpu->vm->tdp;
-	u64 *table = tdp->root;
+	u64 gpa = gfn << PAGE_SHIFT;
+	u64 *table = tdp->root, *e;
 	int level;
 
-	for (level = tdp->levels; level > 1; level--) {
-		u64 *e = &table[tdp_index(gpa, level)];
+	for (level = tdp->levels; level > leaf; level--) {
+		e = &table[tdp_index(gpa, level)];
 
-		if (!(*e & TDP_PRESENT)) {
-			void *p = vcpu->page_cache.pages[--vcpu->page_cache.nr];
-
-			tdp->nr_tables++;
-			WRITE_ONCE(*e, __pa(p) | TDP_TABLE);
+		if ((*e & TDP_PRESENT) && (*e & TDP_LARGE)) {
+			if (only_new)
+				return false;
+			*flush = true;
+		} else if (*e & TDP_PRESENT) {
+			table = tdp_table(*e);
+			continue;
 		}
+		if (!vcpu->page_cache.nr)	/* topped up for 2 walks */
+			return false;
+		tdp->nr_tables++;
+		WRITE_ONCE(*e, __pa(vcpu->page_cache.pages[--vcpu->page_cache.nr]) |
+			   TDP_TABLE);
 		table = tdp_table(*e);
 	}
-	WRITE_ONCE(table[tdp_index(gpa, 1)], (pfn << PAGE_SHIFT) | TDP_PRESENT |
-		   TDP_USER | (writable ? TDP_WRITE : 0));
+	e = &table[tdp_index(gpa, leaf)];
+	if ((*e & TDP_PRESENT) && (only_new || !tdp_is_leaf(*e, leaf)))
+		return false;
+	WRITE_ONCE(*e, (pfn << PAGE_SHIFT) | TDP_PRESENT | TDP_USER |
+		   (writable ? TDP_WRITE : 0) | (leaf > 1 ? TDP_LARGE : 0));
+	return true;
 }
 
 /*
@@ -127,7 +167,8 @@ static bool tdp_zap(u64 *table, int level, u64 base, u64 start, u64 end)
 
 		if (hi <= start || lo >= end || !(table[i] & TDP_PRESENT))
 			continue;
-		if (level == 1) {
+		if (tdp_is_leaf(table[i], level)) {
+			/* A 2 MiB leaf goes whole, even if partly in range. */
 			WRITE_ONCE(table[i], 0);
 			zapped = true;
 		} else {
@@ -161,6 +202,90 @@ void vmm_tdp_zap_slot(struct vmm_vm *vm, const struct vmm_slot *slot)
 		vmm_vcpu_kick_all(vm, VMM_REQ_TLB_FLUSH);
 }
 
+/* Whether a table of 4 KiB leaves covers @gfn (no 2 MiB leaf goes there). */
+static bool tdp_has_small(struct vmm_vm *vm, u64 gfn)
+{
+	u64 *table = vm->tdp.root, gpa = gfn << PAGE_SHIFT, e = 0;
+	int level;
+
+	spin_lock(&vm->tdp.lock);
+	for (level = vm->tdp.levels; level > 1; level--) {
+		e = table[tdp_index(gpa, level)];
+		if (!(e & TDP_PRESENT) || (e & TDP_LARGE))
+			break;
+		table = tdp_table(e);
+	}
+	spin_unlock(&vm->tdp.lock);
+	return level == 1;
+}
+
+/*
+ * host_huge_pfn - the first frame of the 2 MiB page that maps @hva in
+ * @mm, or 0 if the host maps it otherwise (4 KiB pages, 1 GiB, absent;
+ * or read-only or clean when @writable: the guest's writes must leave
+ * the host page dirty, as get_user_pages() leaves it).
+ *
+ * The walk takes no lock, as gup-fast does: interrupts off keep the
+ * tables from being freed under it.  What it finds may change at once;
+ * the caller maps it only if invalidate_seq did not move since before
+ * the walk, as the notifier runs before any change to a present entry.
+ */
+static unsigned long host_huge_pfn(struct mm_struct *mm, unsigned long hva,
+				   bool writable)
+{
+	unsigned long flags, pfn = 0;
+	pgd_t pgd;
+	p4d_t p4d;
+	pud_t pud;
+	pmd_t pmd;
+
+	local_irq_save(flags);
+	pgd = READ_ONCE(*pgd_offset(mm, hva));
+	if (pgd_none(pgd) || pgd_bad(pgd))
+		goto out;
+	p4d = READ_ONCE(*p4d_offset(&pgd, hva));
+	if (p4d_none(p4d) || p4d_bad(p4d))
+		goto out;
+	pud = READ_ONCE(*pud_offset(&p4d, hva));
+	if (!pud_present(pud) || pud_leaf(pud))
+		goto out;
+	pmd = READ_ONCE(*pmd_offset(&pud, hva));
+	if (!pmd_present(pmd) || !pmd_trans_huge(pmd))
+		goto out;
+	if (writable && !(pmd_write(pmd) && pmd_dirty(pmd)))
+		goto out;
+	pfn = pmd_pfn(pmd);
+out:
+	local_irq_restore(flags);
+	return pfn;
+}
+
+/*
+ * tdp_around - take the pages of the slot around @gfn (its aligned block
+ * of TDP_AROUND) that the host maps already, without faulting any in.
+ * Returns how many, in @gfns and @pages (with a reference each).
+ */
+static int tdp_around(const struct vmm_slot *s, u64 gfn, bool writable,
+		      u64 *gfns, struct page **pages)
+{
+	u64 g = max(gfn & ~(u64)(TDP_AROUND - 1), s->gfn);
+	u64 end = min((gfn | (TDP_AROUND - 1)) + 1, s->gfn + s->npages);
+	int n = 0;
+
+	for (; g < end; g++) {
+		unsigned long hva = s->hva + (g - s->gfn) * PAGE_SIZE;
+
+		if (g == gfn || !get_user_page_fast_only(hva, writable ?
+				FOLL_WRITE : 0, &pages[n]))
+			continue;
+		/* As FOLL_TOUCH does: guest writes bypass the host's PTE. */
+		if (writable && !PageDirty(pages[n]))
+			set_page_dirty_lock(pages[n]);
+		gfns[n++] = g;
+	}
+	return n;
+}
+
 /*
  * vmm_tdp_fault - handle a nested page fault at @gpa
  * Returns a vmm_tdp_fault code, or -errno (-EFAULT: the slot's host
@@ -168,29 +293,32 @@ void vmm_tdp_zap_slot(struct vmm_vm *vm, const struct vmm_slot *slot)
  */
 int vmm_tdp_fault(struct vmm_vcpu *vcpu, u64 gpa, bool write)
 {
+	struct page *page, *around[TDP_AROUND];
 	struct vmm_vm *vm = vcpu->vm;
+	u64 gfn = gpa >> PAGE_SHIFT, gfns[TDP_AROUND], base;
+	unsigned long hva, seq, huge = 0;
 	const struct vmm_slot *s;
-	unsigned long hva, seq;
-	struct page *page;
-	bool writable;
+	struct vmm_slot slot;
+	bool writable, flush = false;
+	int ret, i, nr_around = 0;
 	long n;
-	int ret;
 
 	ret = vmm_tdp_topup(vcpu);
 	if (ret)
 		return ret;
 
 	mutex_lock(&vm->lock);
-	s = vmm_slot_find(vm, gpa >> PAGE_SHIFT);
+	s = vmm_slot_find(vm, gfn);
 	if (!s) {
 		mutex_unlock(&vm->lock);
 		return VMM_TDP_MMIO;
 	}
-	writable = !(s->flags & VMM_MEM_READONLY);
-	hva = s->hva + ((gpa >> PAGE_SHIFT) - s->gfn) * PAGE_SIZE;
+	slot = *s;
 	/* Sample under vm->lock: a slot change after this bumps it. */
 	seq = READ_ONCE(vm->tdp.invalidate_seq);
 	mutex_unlock(&vm->lock);
+	writable = !(slot.flags & VMM_MEM_READONLY);
+	hva = slot.hva + (gfn - slot.gfn) * PAGE_SIZE;
 	if (write && !writable)
 		return VMM_TDP_MMIO_WRITE_RO;
 	/* The sequence is read before the page, as the notifier writes it. */
@@ -200,13 +328,40 @@ int vmm_tdp_fault(struct vmm_vcpu *vcpu, u64 gpa, bool write)
 	if (n != 1)
 		return n < 0 ? n : -EFAULT;
 
+	/*
+	 * A 2 MiB leaf only where the whole 2 MiB is in this slot and the
+	 * host maps it with one huge page at the same alignment: the page
+	 * just taken must be the right part of it.
+	 */
+	base = gfn & ~(u64)(TDP_HUGE_PAGES - 1);
+	if (!((hva ^ gpa) & (HPAGE_PMD_SIZE - 1)) && base >= slot.gfn &&
+	    base + TDP_HUGE_PAGES <= slot.gfn + slot.npages) {
+		huge = host_huge_pfn(vm->mm, hva, writable);
+		if (huge && (huge + (gfn - base) != page_to_pfn(page) ||
+			     tdp_has_small(vm, gfn)))
+			huge = 0;
+	}
+	if (!huge)
+		nr_around = tdp_around(&slot, gfn, writable, gfns, around);
+
 	spin_lock(&vm->tdp.lock);
 	if (!vm->tdp.invalidate_in_progress &&
-	    vm->tdp.invalidate_seq == seq)
-		tdp_map(vcpu, gpa, page_to_pfn(page), writable);
+	    vm->tdp.invalidate_seq == seq) {
+		if (!huge || !tdp_map(vcpu, base, huge, writable, 2, false,
+				      &flush))
+			tdp_map(vcpu, gfn, page_to_pfn(page), writable, 1,
+				false, &flush);
+		for (i = 0; i < nr_around; i++)
+			tdp_map(vcpu, gfns[i], page_to_pfn(around[i]), writable,
+				1, true, &flush);
+	}
 	spin_unlock(&vm->tdp.lock);
-	/* Safe to drop: the notifier zaps the entry before the page goes. */
+	if (flush)
+		vmm_vcpu_kick_all(vm, VMM_REQ_TLB_FLUSH);
+	/* Safe to drop: the notifier zaps the entries before the pages go. */
 	put_page(page);
+	for (i = 0; i < nr_around; i++)
+		put_page(around[i]);
 	return VMM_TDP_RETRY;
 }
 
