@@ -78,25 +78,12 @@ log=$out/$name.log
 tap=$out/$name.tap
 dir=$out/$name.bochs
 
-lock=${TB_LOCK-/tmp/vmm-testbed.lock}
-if [ -n "$lock" ]; then
-	exec 9>>"$lock"
-	if ! flock -n 9; then
-		echo "run-bochs: $name: waiting for another test machine ($lock)"
-		flock 9
-	fi
-fi
+. "$here/lib.sh"
+tb_lock run-bochs
 
 rm -rf "$tap" "$dir"
 mkdir -p "$dir/iso/isolinux"
-if [ -z "$initrd" ]; then
-	initrd=$out/$name.cpio
-	if ! "$here/mkinitramfs.sh" "$initrd.tmp" ||
-	   ! mv "$initrd.tmp" "$initrd"; then
-		echo "not ok $name: the initramfs could not be packed" >"$tap"
-		exit 2
-	fi
-fi
+tb_initramfs
 
 # No panic=-1 as under QEMU: Bochs would reboot into the ISO and run the
 # job again. A panic stops the kernel and the watch below ends the run.

@@ -60,29 +60,11 @@ mkdir -p "$out"
 log=$out/$name.log
 tap=$out/$name.tap
 
-# One machine at a time on this host: two TCG machines on 2 cores slow
-# each other down enough to trip timing-sensitive tests. TB_LOCK= turns
-# the lock off.
-lock=${TB_LOCK-/tmp/vmm-testbed.lock}
-if [ -n "$lock" ]; then
-	exec 9>>"$lock"
-	if ! flock -n 9; then
-		echo "run-qemu: $name: waiting for another test machine ($lock)"
-		flock 9
-	fi
-fi
+. "$here/lib.sh"
+tb_lock run-qemu
 
-# Per run name and renamed into place, so that a run started from
-# another shell never boots a half-written initramfs.
 rm -f "$tap"
-if [ -z "$initrd" ]; then
-	initrd=$out/$name.cpio
-	if ! "$here/mkinitramfs.sh" "$initrd.tmp" ||
-	   ! mv "$initrd.tmp" "$initrd"; then
-		echo "not ok $name: the initramfs could not be packed" >"$tap"
-		exit 2
-	fi
-fi
+tb_initramfs
 
 accel=tcg
 [ "$cpus" -gt 1 ] && accel=tcg,thread=${TCG_THREAD:-single}
