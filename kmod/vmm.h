@@ -159,6 +159,15 @@ struct vmm_engine_ops {
 struct vmm_caps {
 	bool nested_paging;	/* NPT/EPT in use */
 	bool nrips;		/* SVM reports the next RIP */
+	/*
+	 * VMX: the nested table is in EPT format (4 levels, R/W/X bits 0-2,
+	 * WB memory type in leaves), set by vmx.c's hardware_setup before
+	 * any VM; mmu/tdp.c builds its entries accordingly.
+	 */
+	bool ept;
+	bool ept_ad;		/* EPT accessed/dirty flags (bits 8/9) on */
+	bool vpid;
+	bool preemption_timer;
 };
 
 extern struct vmm_caps vmm_caps;
