@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Packs the initramfs of the vmm test machine: busybox, /init, vmm.ko, the
-# selftests and user tools, KVM's own modules (the peer for the bench),
-# and a Linux guest for vmm-run (/guest: the same kernel, mkguest.sh's
-# initramfs).
+# selftests and user tools, KVM's own modules for AMD and Intel CPUs (the
+# peer for the bench), and a Linux guest for vmm-run (/guest: the same
+# kernel, mkguest.sh's initramfs).
 #
 #   mkinitramfs.sh OUT.cpio
 #
@@ -58,27 +58,33 @@ else
 	echo "mkinitramfs: no guest kernel or initramfs; the linux job will say so" >&2
 fi
 
-# kvm-amd and its dependencies, in load order, one "file params" a line.
+# KVM's modules for either vendor, so that one initramfs serves QEMU's
+# AMD-V machine and Bochs' VT-x one: /lib/kvm/order.VENDOR lists kvm-amd
+# or kvm-intel after its dependencies, in load order, one "file params"
+# a line (init's load_kvm picks the file by the CPU's svm or vmx flag).
 # modules.dep lists a module's dependencies so that loading them
 # last-to-first works (that is what modprobe does), e.g.
 # kvm-amd.ko: ccp.ko kvm.ko irqbypass.ko.
-kvm_amd=$(grep -o '^[^:]*/kvm-amd\.ko[^:]*' "$mods/modules.dep" || true)
-if [ -n "$kvm_amd" ]; then
-	deps=$(grep "^$kvm_amd:" "$mods/modules.dep" | cut -d: -f2)
+for vendor in amd intel; do
+	main=$(grep -o "^[^:]*/kvm-$vendor\.ko[^:]*" "$mods/modules.dep" || true)
+	if [ -z "$main" ]; then
+		echo "mkinitramfs: kvm-$vendor not in $mods/modules.dep;" \
+			"no KVM peer on $vendor CPUs" >&2
+		continue
+	fi
+	deps=$(grep "^$main:" "$mods/modules.dep" | cut -d: -f2)
 	order=$(echo "$deps" | tr ' ' '\n' | grep . | tac || true)
-	for m in $order $kvm_amd; do
+	for m in $order $main; do
 		cp "$mods/$m" "$root/lib/kvm/"
-		# Newer kvm turns SVM on at load time and would keep it from
-		# us; 6.1's has no such parameter. Asked here, because
+		# Newer kvm turns SVM/VMX on at load time and would keep it
+		# from us; 6.1's has no such parameter. Asked here, because
 		# busybox modinfo cannot read a module outside its tree.
 		arg=
 		modinfo -F parm "$mods/$m" | grep -q '^enable_virt_at_load:' &&
 			arg=enable_virt_at_load=0
-		echo "$(basename "$m") $arg" >>"$root/lib/kvm/order"
+		echo "$(basename "$m") $arg" >>"$root/lib/kvm/order.$vendor"
 	done
-else
-	echo "mkinitramfs: kvm-amd not in $mods/modules.dep; bench has no peer" >&2
-fi
+done
 
 mkdir -p "$(dirname "$out")"
 # Uncompressed: the emulated kernel would spend longer inflating it than
