@@ -14,7 +14,6 @@
 #define pr_fmt(fmt) "vmm: svm: " fmt
 
 #include <linux/kernel.h>
-#include <linux/math64.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
 #include <linux/sched/signal.h>
@@ -25,7 +24,6 @@
 #include <asm/processor.h>
 #include <asm/desc.h>
 #include <asm/trapnr.h>
-#include <asm/tsc.h>
 
 #include "vmm.h"
 #include "emulate.h"
@@ -35,13 +33,6 @@
 #define SVM_EXIT_ERR32		0xffffffffu	/* TCG writes -1 as 32 bits */
 #define IOPM_ORDER		2	/* 12 KiB, all ports intercepted */
 #define MSRPM_ORDER		1	/* 8 KiB, all MSRs intercepted */
-/* Renamed between kernels (MSR_F10H_DECFG, MSR_AMD64_DE_CFG). */
-#define SVM_MSR_DE_CFG		0xc0011029
-#define SVM_MSR_INT_PENDING_MSG	0xc0010055	/* C1E on family 0xf/0x10 */
-#define SVM_MSR_NB_CFG		0xc001001f
-/* kvmclock, as KVM defines it (KVM_FEATURE_CLOCKSOURCE2). */
-#define SVM_MSR_KVM_WALL_CLOCK	0x4b564d00
-#define SVM_MSR_KVM_SYSTEM_TIME	0x4b564d01
 
 struct svm_cpu {
 	void *hsave;		/* MSR_VM_HSAVE_PA: VMRUN's host save area */
@@ -70,7 +61,6 @@ struct svm_vcpu {
 	 */
 	bool fpu_active;
 	u64 guest_cr0;
-	u64 apic_base;
 	bool nmi_masked;	/* an NMI handler runs until its IRET */
 	bool awaiting_iret;	/* its IRET was seen, at iret_rip... */
 	bool nmi_singlestep;	/* ...and is being single-stepped */
@@ -84,12 +74,6 @@ struct svm_vcpu {
 	struct vmcb_save_area good_save;
 	struct vmm_mmio_pending mmio;	/* read waiting for userspace */
 	struct vmm_pio_pending pio;	/* IN waiting for userspace */
-	/* MTRRs: stored and read back; guest memory types come from PAT. */
-	u64 mtrr_def_type;
-	u64 mtrr_fixed[11];
-	u64 mtrr_var[16];	/* base/mask pairs, MSRs 0x200-0x20f */
-	u64 kvmclock_msr;	/* MSR_KVM_SYSTEM_TIME_NEW as written */
-	u64 wall_clock_msr;	/* MSR_KVM_WALL_CLOCK_NEW as written */
 };
 
 static inline struct svm_vcpu *to_svm(struct vmm_vcpu *vcpu)
@@ -345,7 +329,7 @@ static void svm_vcpu_reset(struct vmm_vcpu *vcpu)
 	c->int_ctl = V_INTR_MASKING_MASK;
 	c->nested_ctl = SVM_NP_ENABLE;
 	c->nested_cr3 = __pa(vcpu->vm->tdp.root);
-	c->tsc_offset = -vcpu->vm->tsc_base;
+	c->tsc_offset = vcpu->x86.tsc_offset;
 
 	svm_seg_set(&s->ds, &seg);
 	s->es = s->ss = s->fs = s->gs = s->ds;
@@ -367,10 +351,8 @@ static void svm_vcpu_reset(struct vmm_vcpu *vcpu)
 	s->dr6 = 0xffff0ff0;	/* DR6 and DR7 at RESET */
 	s->dr7 = 0x400;
 	s->efer = EFER_SVME;
-	s->g_pat = 0x0007040600070406ULL;
+	s->g_pat = VMM_X86_PAT_RESET;
 	svm->efer = 0;
-	svm->apic_base = APIC_DEFAULT_PHYS_BASE | MSR_IA32_APICBASE_ENABLE |
-			 (vcpu->id == 0 ? MSR_IA32_APICBASE_BSP : 0);
 	memset(vcpu->gpr, 0, sizeof(vcpu->gpr));
 	vcpu->gpr[VMM_RDX] = 0x600;	/* family 6 signature, as at RESET */
 	svm->asid_generation = 0;
@@ -391,6 +373,7 @@ static int svm_vcpu_create(struct vmm_vcpu *vcpu)
 	}
 	svm->vmcb_pa = __pa(svm->vmcb);
 	vcpu->engine = svm;
+	vmm_x86_vcpu_reset(vcpu);
 	svm_vcpu_reset(vcpu);
 	return 0;
 }
@@ -411,14 +394,8 @@ static void svm_vcpu_free(struct vmm_vcpu *vcpu)
 static void svm_get_regs(struct vmm_vcpu *vcpu, struct vmm_regs *r)
 {
 	struct vmcb_save_area *s = &to_svm(vcpu)->vmcb->save;
-	const u64 *g = vcpu->gpr;
 
-	r->rax = g[VMM_RAX]; r->rbx = g[VMM_RBX]; r->rcx = g[VMM_RCX];
-	r->rdx = g[VMM_RDX]; r->rsi = g[VMM_RSI]; r->rdi = g[VMM_RDI];
-	r->rsp = g[VMM_RSP]; r->rbp = g[VMM_RBP];
-	r->r8 = g[VMM_R8]; r->r9 = g[VMM_R9]; r->r10 = g[VMM_R10];
-	r->r11 = g[VMM_R11]; r->r12 = g[VMM_R12]; r->r13 = g[VMM_R13];
-	r->r14 = g[VMM_R14]; r->r15 = g[VMM_R15];
+	vmm_x86_get_gprs(vcpu, r);
 	r->rip = s->rip;
 	r->rflags = s->rflags;
 }
@@ -426,17 +403,11 @@ static void svm_get_regs(struct vmm_vcpu *vcpu, struct vmm_regs *r)
 static int svm_set_regs(struct vmm_vcpu *vcpu, const struct vmm_regs *r)
 {
 	struct vmcb_save_area *s = &to_svm(vcpu)->vmcb->save;
-	u64 *g = vcpu->gpr;
 
-	g[VMM_RAX] = r->rax; g[VMM_RBX] = r->rbx; g[VMM_RCX] = r->rcx;
-	g[VMM_RDX] = r->rdx; g[VMM_RSI] = r->rsi; g[VMM_RDI] = r->rdi;
-	g[VMM_RSP] = r->rsp; g[VMM_RBP] = r->rbp;
-	g[VMM_R8] = r->r8; g[VMM_R9] = r->r9; g[VMM_R10] = r->r10;
-	g[VMM_R11] = r->r11; g[VMM_R12] = r->r12; g[VMM_R13] = r->r13;
-	g[VMM_R14] = r->r14; g[VMM_R15] = r->r15;
+	vmm_x86_set_gprs(vcpu, r);
 	s->rip = r->rip;
 	/* Bit 1 is always set; reserved bits are not the guest's to set. */
-	s->rflags = (r->rflags & 0x3f7fd5) | X86_EFLAGS_FIXED;
+	s->rflags = (r->rflags & VMM_X86_RFLAGS_MASK) | X86_EFLAGS_FIXED;
 	to_svm(vcpu)->save_dirty = true;
 	return 0;
 }
@@ -466,18 +437,15 @@ static void svm_get_sregs(struct vmm_vcpu *vcpu, struct vmm_sregs *sr)
 	/* LMA is the CPU's to set; report the VMCB's view without SVME. */
 	sr->efer = (svm->efer & ~EFER_LMA) | (s->efer & EFER_LMA);
 	sr->apic_base = vcpu->lapic ? vmm_lapic_get_base(vcpu) :
-				      svm->apic_base;
+				      vcpu->x86.apic_base;
 }
-
-#define SVM_EFER_GUEST	(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX | \
-			 EFER_FFXSR)
 
 static int svm_set_sregs(struct vmm_vcpu *vcpu, const struct vmm_sregs *sr)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb_save_area *s = &svm->vmcb->save;
 
-	if (sr->efer & ~SVM_EFER_GUEST)
+	if (sr->efer & ~VMM_X86_EFER_GUEST)
 		return -EINVAL;
 	if (sr->cr8 > 15)
 		return -EINVAL;
@@ -510,31 +478,21 @@ static int svm_set_sregs(struct vmm_vcpu *vcpu, const struct vmm_sregs *sr)
 				      ~V_TPR_MASK) | sr->cr8;
 	svm->efer = sr->efer;
 	s->efer = sr->efer | EFER_SVME;
-	svm->apic_base = sr->apic_base;
+	vcpu->x86.apic_base = sr->apic_base;
 	svm->save_dirty = true;
 	return 0;
 }
 
 /*
  * svm_get_msr/svm_set_msr - the MSRs a guest may use (all are
- * intercepted).  @host is true for the ioctl: it may set what the guest
- * may not.  Return 0, or 1 for an MSR we do not handle (#GP to a guest).
+ * intercepted): those the VMCB holds, then x86.c's.  @host is true for
+ * the ioctl: it may set what the guest may not.  Return 0, or 1 for an
+ * MSR we do not handle or a value refused (#GP to a guest).
  */
-/* 0x250, 0x258, 0x259, 0x268-0x26f: 11 fixed-range MTRRs in a row. */
-static int svm_mtrr_fixed_index(u32 index)
-{
-	if (index == MSR_MTRRfix64K_00000)
-		return 0;
-	if (index <= MSR_MTRRfix16K_A0000)
-		return 1 + index - MSR_MTRRfix16K_80000;
-	return 3 + index - MSR_MTRRfix4K_C0000;
-}
-
 static int svm_get_msr(struct vmm_vcpu *vcpu, u32 index, u64 *data)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
-	struct vmcb *vmcb = svm->vmcb;
-	struct vmcb_save_area *s = &vmcb->save;
+	struct vmcb_save_area *s = &svm->vmcb->save;
 
 	switch (index) {
 	case MSR_EFER:
@@ -570,186 +528,25 @@ static int svm_get_msr(struct vmm_vcpu *vcpu, u32 index, u64 *data)
 	case MSR_IA32_SYSENTER_EIP:
 		*data = s->sysenter_eip;
 		break;
-	case MSR_IA32_TSC:
-		*data = rdtsc() + vmcb->control.tsc_offset;
-		break;
 	case MSR_IA32_CR_PAT:
 		*data = s->g_pat;
 		break;
-	case MSR_IA32_APICBASE:
-		*data = vcpu->lapic ? vmm_lapic_get_base(vcpu) : svm->apic_base;
-		break;
-	case MSR_IA32_TSC_DEADLINE:
-		if (!vcpu->lapic)
-			return 1;
-		*data = vmm_lapic_get_tscdeadline(vcpu);
-		break;
-	case MSR_MTRRcap:
-		/* Eight variable ranges, fixed ranges, write-combining. */
-		*data = 0x508;
-		break;
-	case MSR_MTRRdefType:
-		*data = svm->mtrr_def_type;
-		break;
-	case MSR_MTRRfix64K_00000:
-	case MSR_MTRRfix16K_80000:
-	case MSR_MTRRfix16K_A0000:
-	case MSR_MTRRfix4K_C0000 ... MSR_MTRRfix4K_F8000:
-		*data = svm->mtrr_fixed[svm_mtrr_fixed_index(index)];
-		break;
-	case 0x200 ... 0x20f:
-		*data = svm->mtrr_var[index - 0x200];
-		break;
-	case SVM_MSR_KVM_SYSTEM_TIME:
-		*data = svm->kvmclock_msr;
-		break;
-	case SVM_MSR_KVM_WALL_CLOCK:
-		*data = svm->wall_clock_msr;
-		break;
-	case MSR_IA32_DEBUGCTLMSR:
-	case MSR_K7_HWCR:
-	case SVM_MSR_INT_PENDING_MSG:	/* no C1E */
-	case SVM_MSR_NB_CFG:
-	case MSR_IA32_MCG_CAP:		/* no banks */
-	case MSR_IA32_MCG_STATUS:
-	case MSR_AMD64_PATCH_LEVEL:	/* no microcode to report */
-	case MSR_AMD64_LS_CFG:
-	case MSR_AMD64_SYSCFG:
-	case MSR_VM_CR:
-	case MSR_AMD64_OSVW_ID_LENGTH:	/* no errata workarounds listed */
-	case MSR_AMD64_OSVW_STATUS:
-		*data = 0;
-		break;
-	case SVM_MSR_DE_CFG:
-		/* LFENCE serializes, as the kernel wants it to. */
-		*data = BIT_ULL(1);
-		break;
 	default:
-		return 1;
+		return vmm_x86_get_msr(vcpu, index, data) ? 1 : 0;
 	}
 	return 0;
-}
-
-/* MTRR memory types: UC, WC, WT, WP, WB. */
-static bool svm_mtrr_type_valid(u8 t)
-{
-	return t < 7 && t != 2 && t != 3;
-}
-
-static bool svm_mtrr_fixed_valid(u64 v)
-{
-	int i;
-
-	for (i = 0; i < 8; i++)
-		if (!svm_mtrr_type_valid(v >> (i * 8)))
-			return false;
-	return true;
-}
-
-static bool svm_pat_valid(u64 pat)
-{
-	int i;
-
-	for (i = 0; i < 8; i++) {
-		u8 t = pat >> (i * 8);
-
-		if (t == 2 || t == 3 || t > 7)
-			return false;
-	}
-	return true;
-}
-
-/*
- * kvmclock: the guest's clock is one linear function of its TSC for every
- * vCPU, 0 ns at the host TSC the VM was made at (vm->tsc_base), counting
- * at the host's tsc_khz.  Written once when the guest enables it; the
- * TSC-stable flag tells the guest it may trust it across vCPUs.
- */
-struct svm_pvclock {
-	u32 version;
-	u32 pad0;
-	u64 tsc_timestamp;
-	u64 system_time;
-	u32 tsc_to_system_mul;
-	s8 tsc_shift;
-	u8 flags;
-	u8 pad[2];
-} __packed;
-
-struct svm_pvclock_wall {
-	u32 version;
-	u32 sec;
-	u32 nsec;
-} __packed;
-
-#define SVM_PVCLOCK_TSC_STABLE	BIT(0)
-
-/* ns = ((tsc << shift) * mul) >> 32 for a TSC at @hz. */
-static void svm_pvclock_scale(u64 hz, u32 *mul, s8 *shift)
-{
-	u64 num = NSEC_PER_SEC, den = hz;
-	int s = 0;
-
-	/* Keep num/den in [1/2, 1): mul in [2^31, 2^32). */
-	while (num >= den) {
-		den <<= 1;
-		s++;
-	}
-	while (num * 2 < den) {
-		num <<= 1;
-		s--;
-	}
-	*mul = mul_u64_u64_div_u64(num, 1ULL << 32, den);
-	*shift = s;
-}
-
-static void svm_kvmclock_set(struct vmm_vcpu *vcpu, u64 data)
-{
-	struct svm_vcpu *svm = to_svm(vcpu);
-	struct svm_pvclock pv = {
-		.version = 2,
-		/* The guest TSC that reads 0 ns: the host's tsc_base. */
-		.tsc_timestamp = vcpu->vm->tsc_base +
-				 svm->vmcb->control.tsc_offset,
-		.system_time = 0,
-		.flags = SVM_PVCLOCK_TSC_STABLE,
-	};
-	u64 gpa = data & ~1ULL;
-
-	svm->kvmclock_msr = data;
-	if (!(data & 1))
-		return;
-	svm_pvclock_scale((u64)max(tsc_khz, 1u) * 1000, &pv.tsc_to_system_mul,
-			  &pv.tsc_shift);
-	/* Not RAM, or across a page: the guest gets no clock, as on KVM. */
-	if (offset_in_page(gpa) + sizeof(pv) > PAGE_SIZE ||
-	    vmm_write_guest(vcpu, gpa, &pv, sizeof(pv)))
-		pr_info_ratelimited("kvmclock area at 0x%llx is not RAM\n", gpa);
-}
-
-/* Wall-clock time at the guest's 0 ns. */
-static void svm_kvmclock_wall(struct vmm_vcpu *vcpu, u64 gpa)
-{
-	struct svm_pvclock_wall w = { .version = 2 };
-	u64 ns = vcpu->vm->wall_base_ns;
-
-	w.sec = div_u64_rem(ns, NSEC_PER_SEC, &w.nsec);
-	if (offset_in_page(gpa) + sizeof(w) > PAGE_SIZE ||
-	    vmm_write_guest(vcpu, gpa, &w, sizeof(w)))
-		pr_info_ratelimited("wall clock at 0x%llx is not RAM\n", gpa);
 }
 
 static int svm_set_msr(struct vmm_vcpu *vcpu, u32 index, u64 data, bool host)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
-	struct vmcb *vmcb = svm->vmcb;
-	struct vmcb_save_area *s = &vmcb->save;
+	struct vmcb_save_area *s = &svm->vmcb->save;
 
 	svm->save_dirty = true;
 
 	switch (index) {
 	case MSR_EFER:
-		if (data & ~SVM_EFER_GUEST)
+		if (data & ~VMM_X86_EFER_GUEST)
 			return 1;
 		/* LMA follows CR0.PG; the guest cannot write it. */
 		if (!host)
@@ -791,80 +588,16 @@ static int svm_set_msr(struct vmm_vcpu *vcpu, u32 index, u64 data, bool host)
 	case MSR_IA32_SYSENTER_CS:
 		s->sysenter_cs = (u16)data;
 		break;
-	case MSR_IA32_TSC:
-		vmcb->control.tsc_offset = data - rdtsc();
-		break;
 	case MSR_IA32_CR_PAT:
-		if (!svm_pat_valid(data))
+		if (!vmm_x86_pat_valid(data))
 			return 1;
 		s->g_pat = data;
 		break;
-	case MSR_IA32_APICBASE:
-		if (vcpu->lapic)
-			return !vmm_lapic_set_base(vcpu, data, host);
-		svm->apic_base = data;
-		break;
-	case MSR_IA32_TSC_DEADLINE:
-		if (!vcpu->lapic)
-			return 1;
-		vmm_lapic_set_tscdeadline(vcpu, data,
-					  rdtsc() + vmcb->control.tsc_offset);
-		break;
-	case MSR_MTRRcap:
-		return !host;
-	case MSR_MTRRdefType:
-		/* Type, fixed-range enable (10), enable (11). */
-		if ((data & ~0xcffULL) || !svm_mtrr_type_valid(data & 0xff))
-			return 1;
-		svm->mtrr_def_type = data;
-		break;
-	case MSR_MTRRfix64K_00000:
-	case MSR_MTRRfix16K_80000:
-	case MSR_MTRRfix16K_A0000:
-	case MSR_MTRRfix4K_C0000 ... MSR_MTRRfix4K_F8000:
-		if (!svm_mtrr_fixed_valid(data))
-			return 1;
-		svm->mtrr_fixed[svm_mtrr_fixed_index(index)] = data;
-		break;
-	case 0x200 ... 0x20f:
-		/* Bases carry a type; masks a valid bit (11).  52-bit PA. */
-		if (data & ~(index & 1 ? 0x000ffffffffff800ULL :
-				       0x000ffffffffff0ffULL))
-			return 1;
-		if (!(index & 1) && !svm_mtrr_type_valid(data & 0xff))
-			return 1;
-		svm->mtrr_var[index - 0x200] = data;
-		break;
-	case MSR_IA32_MCG_STATUS:
-		if (data && !host)
-			return 1;
-		break;
-	case MSR_IA32_MCG_CAP:
-		return !host;
-	case SVM_MSR_KVM_SYSTEM_TIME:
-		svm_kvmclock_set(vcpu, data);
-		break;
-	case SVM_MSR_KVM_WALL_CLOCK:
-		svm->wall_clock_msr = data;
-		svm_kvmclock_wall(vcpu, data);
-		break;
-	case MSR_AMD64_PATCH_LEVEL:
-	case MSR_AMD64_LS_CFG:
-	case SVM_MSR_DE_CFG:
-	case SVM_MSR_INT_PENDING_MSG:
-	case SVM_MSR_NB_CFG:
-	case MSR_AMD64_OSVW_ID_LENGTH:
-	case MSR_AMD64_OSVW_STATUS:
-		/* Nothing behind them in a guest: writes change nothing. */
-		break;
-	case MSR_IA32_DEBUGCTLMSR:
-	case MSR_K7_HWCR:
-		/* Accept the reset value; no LBR or HWCR knobs to offer. */
-		if (data)
-			return 1;
-		break;
 	default:
-		return 1;
+		if (vmm_x86_set_msr(vcpu, index, data, host))
+			return 1;
+		/* IA32_TSC moves the offset: the VMCB follows at once. */
+		svm->vmcb->control.tsc_offset = vcpu->x86.tsc_offset;
 	}
 	return 0;
 }
@@ -1114,33 +847,7 @@ static void svm_skip(struct vmm_vcpu *vcpu, unsigned int len)
 
 static void svm_cpuid(struct vmm_vcpu *vcpu)
 {
-	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
-	struct vmm_cpuid_entry e;
-	u32 fn = vcpu->gpr[VMM_RAX], idx = vcpu->gpr[VMM_RCX];
-	u32 a = 0, b = 0, c = 0, d = 0;
-
-	if (vmm_cpuid_lookup(vcpu->vm, fn, idx, &e)) {
-		a = e.eax;
-		b = e.ebx;
-		c = e.ecx;
-		d = e.edx;
-		if (fn == 1) {
-			/* The initial APIC id and OSXSAVE are per vCPU. */
-			b = (b & 0x00ffffff) | (u32)vcpu->id << 24;
-			c &= ~BIT(27);
-			if (vmcb->save.cr4 & X86_CR4_OSXSAVE)
-				c |= BIT(27);
-			/* TSC-deadline lives in the in-kernel LAPIC. */
-			if (!vcpu->lapic)
-				c &= ~BIT(24);
-		} else if (fn == 0xb) {
-			d = vcpu->id;	/* x2APIC id of this vCPU */
-		}
-	}
-	vcpu->gpr[VMM_RAX] = a;
-	vcpu->gpr[VMM_RBX] = b;
-	vcpu->gpr[VMM_RCX] = c;
-	vcpu->gpr[VMM_RDX] = d;
+	vmm_x86_cpuid(vcpu, to_svm(vcpu)->vmcb->save.cr4);
 	svm_skip(vcpu, 2);
 }
 
@@ -1209,19 +916,6 @@ static void svm_emul_fault(struct vmm_vcpu *vcpu,
 			     ctx->fault_error);
 }
 
-/* An IN's result lands in AL/AX/EAX as the CPU would put it. */
-static void svm_pio_in_result(struct vmm_vcpu *vcpu, int size, u32 val)
-{
-	u64 *rax = &vcpu->gpr[VMM_RAX];
-
-	if (size == 4)
-		*rax = val;
-	else if (size == 2)
-		*rax = (*rax & ~0xffffULL) | (u16)val;
-	else
-		*rax = (*rax & ~0xffULL) | (u8)val;
-}
-
 static int svm_handle_ioio(struct vmm_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
@@ -1246,7 +940,7 @@ static int svm_handle_ioio(struct vmm_vcpu *vcpu)
 			memcpy(&val, &vcpu->gpr[VMM_RAX], pio.size);
 		if (vmm_irq_pio(vcpu, pio.port, pio.size, pio.in, &val)) {
 			if (pio.in)
-				svm_pio_in_result(vcpu, pio.size, val);
+				vmm_x86_pio_in_result(vcpu, pio.size, val);
 			vmcb->save.rip = pio.next_rip;
 			vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
 			return 1;
@@ -1514,6 +1208,7 @@ static int svm_handle_exit(struct vmm_vcpu *vcpu)
 		/* The VMCB is undefined after a shutdown: start over. */
 		svm_report_shutdown(vcpu);
 		svm_fpu_deactivate(vcpu);
+		vmm_x86_vcpu_reset(vcpu);
 		svm_vcpu_reset(vcpu);
 		vcpu->run->exit_reason = VMM_EXIT_SHUTDOWN;
 		return 0;
@@ -1647,7 +1342,6 @@ static void svm_vcpu_init_event(struct vmm_vcpu *vcpu, int sipi)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb_save_area *s = &svm->vmcb->save;
-	u64 tsc_offset = svm->vmcb->control.tsc_offset;
 
 	if (sipi >= 0) {
 		s->cs.selector = sipi << 8;
@@ -1658,12 +1352,11 @@ static void svm_vcpu_init_event(struct vmm_vcpu *vcpu, int sipi)
 	}
 	/*
 	 * The state after INIT is the one after RESET, except what INIT
-	 * keeps: the TSC, the MTRRs, IA32_APIC_BASE (all outside the VMCB
-	 * or put back here).
+	 * keeps: the TSC, the MTRRs, IA32_APIC_BASE (all in vcpu->x86,
+	 * which only a RESET clears).
 	 */
 	svm_fpu_deactivate(vcpu);
 	svm_vcpu_reset(vcpu);
-	svm->vmcb->control.tsc_offset = tsc_offset;
 	vcpu->irq_pending = false;
 	vcpu->nmi_pending = false;
 }

@@ -16,6 +16,7 @@
 #include <asm/fpu/api.h>
 
 #include "compat.h"
+#include "x86.h"
 
 #define VMM_MAX_VCPUS		64
 #define VMM_MAX_SLOTS		32
@@ -102,6 +103,7 @@ struct vmm_vcpu {
 	unsigned long requests;
 	struct fpu_guest fpu;
 	u64 gpr[VMM_NR_GPRS];
+	struct vmm_x86 x86;	/* x86.c's: MSRs outside the VMCB/VMCS */
 	struct vmm_page_cache page_cache;
 
 	/* Pending events, delivered by the engine when the guest can take them. */
