@@ -61,6 +61,11 @@ struct svm_vcpu {
 	 */
 	bool fpu_active;
 	u64 guest_cr0;
+	/*
+	 * An external interrupt waits in V_IRQ/V_INTR_VECTOR for the guest
+	 * to take it (svm_load_virq); the CPU clears V_IRQ when it does.
+	 */
+	bool virq_loaded;
 	bool nmi_masked;	/* an NMI handler runs until its IRET */
 	bool awaiting_iret;	/* its IRET was seen, at iret_rip... */
 	bool nmi_singlestep;	/* ...and is being single-stepped */
@@ -357,6 +362,7 @@ static void svm_vcpu_reset(struct vmm_vcpu *vcpu)
 	vcpu->gpr[VMM_RDX] = 0x600;	/* family 6 signature, as at RESET */
 	svm->asid_generation = 0;
 	svm->nmi_masked = svm->awaiting_iret = svm->nmi_singlestep = false;
+	svm->virq_loaded = false;
 	svm->save_dirty = true;
 }
 
@@ -616,11 +622,13 @@ static void svm_inject_exception(struct vmm_vcpu *vcpu, int vector,
 
 static bool svm_interrupt_allowed(struct vmm_vcpu *vcpu)
 {
-	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb *vmcb = svm->vmcb;
 
 	return (vmcb->save.rflags & X86_EFLAGS_IF) &&
 	       !(vmcb->control.int_state & SVM_INTERRUPT_SHADOW_MASK) &&
-	       !(vmcb->control.event_inj & SVM_EVTINJ_VALID);
+	       !(vmcb->control.event_inj & SVM_EVTINJ_VALID) &&
+	       !svm->virq_loaded;
 }
 
 /* Ask for a VINTR exit as soon as the guest can take an interrupt. */
@@ -648,34 +656,85 @@ static void svm_request_tpr_window(struct vmcb *vmcb, int class)
 	svm_set_intercept(vmcb, INTERCEPT_VINTR);
 }
 
+/*
+ * svm_load_virq - hand external interrupt @vector to the guest, which can
+ * take it now (or had begun to: svm_reinject)
+ *
+ * Through V_IRQ, not EVENTINJ: the CPU delivers it as soon as the guest
+ * runs, IF being set and no interrupt shadow in force, and clears V_IRQ.
+ * EVENTINJ would do as well on silicon, but QEMU's TCG (7.2 and later)
+ * delivers an EVENTINJ interrupt inside VMRUN and leaves its vector as
+ * the CPU's pending exception, so that a kick of the emulator's CPU loop
+ * (another CPU's interrupt, its round-robin timer) delivers it a second
+ * time, whatever IF says.  A Linux guest with two vCPUs took such a copy
+ * between its interrupt entry and SWAPGS and died of a stack overflow
+ * (scripts/testbed: the -c 2 boot, about one in 30).
+ */
+static void svm_load_virq(struct vmm_vcpu *vcpu, u8 vector)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_control_area *c = &svm->vmcb->control;
+
+	c->int_vector = vector;
+	c->int_ctl &= ~(V_INTR_PRIO_MASK | V_IGN_TPR_MASK);
+	/* Our LAPIC has judged the TPR already: the CPU must not again. */
+	c->int_ctl |= V_IRQ_MASK | V_IGN_TPR_MASK |
+		      (0xf << V_INTR_PRIO_SHIFT);
+	/* A window exit would come instead of the delivery. */
+	svm_clr_intercept(svm->vmcb, INTERCEPT_VINTR);
+	svm->virq_loaded = true;
+}
+
+/*
+ * After an exit: was the interrupt in V_IRQ taken?  The CPU clears V_IRQ
+ * once it has begun the delivery; one cut short by the exit comes back
+ * in EXITINTINFO (svm_reinject).
+ */
+static void svm_virq_sync(struct svm_vcpu *svm)
+{
+	if (svm->virq_loaded && !(svm->vmcb->control.int_ctl & V_IRQ_MASK))
+		svm->virq_loaded = false;
+}
+
 /* With an irqchip: the PIC's or the LAPIC's interrupt, when IF allows. */
 static void svm_irqchip_inject(struct vmm_vcpu *vcpu)
 {
-	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb *vmcb = svm->vmcb;
 	int tpr_class, v;
 
+	if (svm->virq_loaded)
+		return;		/* the guest has yet to take the last one */
 	if (!vmm_irq_pending(vcpu, &tpr_class)) {
 		if (tpr_class > 0)
 			svm_request_tpr_window(vmcb, tpr_class);
 		return;
 	}
+	/*
+	 * Acknowledged only when the guest can take it at once, as a CPU's
+	 * INTA comes only then: until that moment the guest may still mask
+	 * the source (a PIC's ExtINT behind LINT0, say).
+	 */
 	if (!svm_interrupt_allowed(vcpu)) {
 		svm_request_window(vmcb);
 		return;
 	}
 	v = vmm_irq_ack(vcpu);
 	if (v >= 0)
-		vmcb->control.event_inj = v | SVM_EVTINJ_VALID |
-					  SVM_EVTINJ_TYPE_INTR;
+		svm_load_virq(vcpu, v);
 }
 
-/* Before entry: put at most one queued event into EVENTINJ. */
+/*
+ * Before entry: an exception or NMI into EVENTINJ, an external interrupt
+ * into V_IRQ.
+ */
 static void svm_inject_events(struct vmm_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb *vmcb = svm->vmcb;
 	struct vmcb_control_area *c = &vmcb->control;
 
+	svm_virq_sync(svm);
 	/* The LAPIC's TPR is what the guest sees in CR8. */
 	if (vcpu->lapic)
 		c->int_ctl = (c->int_ctl & ~V_TPR_MASK) |
@@ -705,10 +764,11 @@ static void svm_inject_events(struct vmm_vcpu *vcpu)
 		svm_irqchip_inject(vcpu);
 		return;
 	}
+	if (svm->virq_loaded)
+		return;
 	if (vcpu->irq_pending) {
 		if (svm_interrupt_allowed(vcpu)) {
-			c->event_inj = vcpu->irq_vector | SVM_EVTINJ_VALID |
-				       SVM_EVTINJ_TYPE_INTR;
+			svm_load_virq(vcpu, vcpu->irq_vector);
 			vcpu->irq_pending = false;
 		} else {
 			svm_request_window(vmcb);
@@ -723,21 +783,31 @@ static void svm_inject_events(struct vmm_vcpu *vcpu)
  * An exit that interrupted the delivery of an event (a nested page fault
  * on the IDT, say) must deliver it again.  Software interrupts and #BP/#OF
  * are not re-injected: RIP still points at their instruction, which runs
- * again.
+ * again.  An external interrupt goes back into V_IRQ (svm_load_virq says
+ * why); QEMU reports one it took from V_IRQ as an exception with its
+ * vector and leaves V_IRQ set, and then V_IRQ delivers it again alone.
  */
-static void svm_reinject(struct vmcb *vmcb)
+static void svm_reinject(struct vmm_vcpu *vcpu)
 {
-	struct vmcb_control_area *c = &vmcb->control;
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_control_area *c = &svm->vmcb->control;
 	u32 info = c->exit_int_info;
 	u32 type = info & SVM_EXITINTINFO_TYPE_MASK;
 	u8 vector = info & SVM_EXITINTINFO_VEC_MASK;
 
+	svm_virq_sync(svm);
 	if (!(info & SVM_EXITINTINFO_VALID))
 		return;
 	if (type == SVM_EXITINTINFO_TYPE_SOFT ||
 	    (type == SVM_EXITINTINFO_TYPE_EXEPT &&
 	     (vector == X86_TRAP_BP || vector == X86_TRAP_OF)))
 		return;
+	if (type == SVM_EXITINTINFO_TYPE_INTR ||
+	    (type == SVM_EXITINTINFO_TYPE_EXEPT && vector >= 32)) {
+		if (!svm->virq_loaded)
+			svm_load_virq(vcpu, vector);
+		return;
+	}
 	c->event_inj = info;
 	c->event_inj_err = c->exit_int_info_err;
 }
@@ -1066,13 +1136,21 @@ static int svm_handle_hlt(struct vmm_vcpu *vcpu)
 {
 	svm_skip(vcpu, 1);
 	if (vcpu->lapic) {
+		/*
+		 * An interrupt already in V_IRQ (held off by STI's shadow)
+		 * is taken as soon as the guest runs: no wait.
+		 */
+		if (to_svm(vcpu)->virq_loaded &&
+		    (to_svm(vcpu)->vmcb->save.rflags & X86_EFLAGS_IF))
+			return 1;
 		/* Waits in the kernel, in vmm_lapic_pre_run(). */
 		vcpu->halt_if = to_svm(vcpu)->vmcb->save.rflags & X86_EFLAGS_IF;
 		vcpu->mp_state = VMM_MP_HALTED;
 		return 1;
 	}
 	/* An interrupt that can be taken now wakes the guest at once. */
-	if ((vcpu->irq_pending && svm_interrupt_allowed(vcpu)) ||
+	if (((vcpu->irq_pending || to_svm(vcpu)->virq_loaded) &&
+	     (to_svm(vcpu)->vmcb->save.rflags & X86_EFLAGS_IF)) ||
 	    vcpu->nmi_pending)
 		return 1;
 	vcpu->run->exit_reason = VMM_EXIT_HLT;
@@ -1123,7 +1201,7 @@ static int svm_handle_exit(struct vmm_vcpu *vcpu)
 	struct vmcb *vmcb = svm->vmcb;
 	u32 code = vmcb->control.exit_code;
 
-	svm_reinject(vmcb);
+	svm_reinject(vcpu);
 	if (vcpu->lapic) {
 		/* The guest may have written CR8: the LAPIC's TPR follows. */
 		u8 cr8 = vmcb->control.int_ctl & V_TPR_MASK;
@@ -1232,6 +1310,7 @@ static void svm_fill_run(struct vmm_vcpu *vcpu)
 	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
 	struct vmm_run *run = vcpu->run;
 
+	svm_virq_sync(to_svm(vcpu));
 	run->if_flag = !!(vmcb->save.rflags & X86_EFLAGS_IF);
 	run->ready_for_interrupt_injection = svm_interrupt_allowed(vcpu) &&
 					     !vcpu->irq_pending;

@@ -150,6 +150,17 @@ static inline const char *vmm_test_exit_str(struct vmm_vcpu *vcpu)
 			 (unsigned long long)
 			 run->fail_entry.hardware_entry_failure_reason);
 		break;
+	case VMM_EXIT_SHUTDOWN:
+		/* Where the triple fault came from, not the RESET state. */
+		snprintf(buf, sizeof(buf),
+			 "SHUTDOWN at cs 0x%x rip 0x%llx rsp 0x%llx rflags 0x%llx cr0 0x%llx cr2 0x%llx",
+			 run->shutdown.cs,
+			 (unsigned long long)run->shutdown.regs.rip,
+			 (unsigned long long)run->shutdown.regs.rsp,
+			 (unsigned long long)run->shutdown.regs.rflags,
+			 (unsigned long long)run->shutdown.cr0,
+			 (unsigned long long)run->shutdown.cr2);
+		break;
 	default:
 		snprintf(buf, sizeof(buf), "%s (%u)",
 			 vmm_exit_name(run->exit_reason), run->exit_reason);
