@@ -204,6 +204,8 @@ static void pio_fill_run(struct vmm_vcpu *vcpu, const struct vmm_pio *pio,
 	run->io.port = pio->port;
 	run->io.count = count;
 	run->io.data_offset = VMM_RUN_IO_DATA_OFFSET;
+	run->io.pci_cf8 = vmm_irq_pci_cf8(vcpu->vm);
+	run->io.io_pad = 0;
 }
 
 /*

@@ -82,6 +82,7 @@ long vmm_check_cap(unsigned long cap)
 	case VMM_CAP_IRQCHIP:
 	case VMM_CAP_SIGNAL_MSI:
 	case VMM_CAP_TSC_DEADLINE:
+	case VMM_CAP_PCI_CF8:
 		return 1;
 	default:
 		return 0;

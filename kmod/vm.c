@@ -374,7 +374,7 @@ static long vmm_vm_ioctl(struct file *filp, unsigned int ioctl,
 	case VMM_IRQ_LINE:
 		return vmm_vm_irq_line(vm, argp);
 	case VMM_CREATE_IRQCHIP:
-		return arg ? -EINVAL : vmm_irqchip_create(vm);
+		return arg > U32_MAX ? -EINVAL : vmm_irqchip_create(vm, arg);
 	case VMM_SIGNAL_MSI:
 		return vmm_vm_signal_msi(vm, argp);
 	default:

@@ -209,6 +209,22 @@ asm(
 "	popq %rcx\n"
 "	iretq\n"
 
+/* PCI's address register at 0xcf8, then its data port, then bytes. */
+"pci_main:\n"
+"	movl $0x80001234, %eax\n"
+"	movw $0xcf8, %dx\n"
+"	outl %eax, %dx\n"
+"	xorl %eax, %eax\n"
+"	inl %dx, %eax\n"
+"	movw $0xcfc, %dx\n"
+"	outl %eax, %dx\n"			/* reports what 0xcf8 read */
+"	movb $6, %al\n"
+"	movw $0xcf9, %dx\n"
+"	outb %al, %dx\n"
+"	movw $0xcf8, %dx\n"
+"	outb %al, %dx\n"
+"	hlt\n"
+
 /* vCPU 0: INIT, INIT de-assert, STARTUP to APIC id 1; then two IPIs. */
 "bsp_main:\n"
 "	call apic_enable\n"
@@ -252,7 +268,7 @@ extern const unsigned char timer_handler[], wait_main[], msi_handler[];
 extern const unsigned char ipi_handler[], ipi2_handler[], ioapic_main[];
 extern const unsigned char level_handler[], bsp_main[], ap_main[];
 extern const unsigned char block_main[], timer_spin[], tpr_main[];
-extern const unsigned char slow_main[], slow_handler[];
+extern const unsigned char slow_main[], slow_handler[], pci_main[];
 
 /* The real-mode trampoline vCPU 1 starts at after SIPI. */
 asm(
@@ -271,9 +287,10 @@ VMM_GUEST_CODE(tramp);
  * Makes the VM's irqchip; returns 0, or 1 when the models are still
  * placeholders (the caller SKIPs).
  */
-static int make_irqchip(struct __test_metadata *_metadata, struct vmm_vm *vm)
+static int make_irqchip_flags(struct __test_metadata *_metadata,
+			      struct vmm_vm *vm, unsigned long flags)
 {
-	int ret = ioctl(vm->fd, VMM_CREATE_IRQCHIP, 0);
+	int ret = ioctl(vm->fd, VMM_CREATE_IRQCHIP, flags);
 
 	if (ret < 0 && errno == EOPNOTSUPP)
 		return 1;
@@ -281,15 +298,20 @@ static int make_irqchip(struct __test_metadata *_metadata, struct vmm_vm *vm)
 	return 0;
 }
 
-/* A VM with an irqchip, RAM and vCPU 0; or SKIP. */
-#define IC_SETUP(t) do {						\
+static int make_irqchip(struct __test_metadata *_metadata, struct vmm_vm *vm)
+{
+	return make_irqchip_flags(_metadata, vm, 0);
+}
+
+/* A VM with an irqchip (VMM_IRQCHIP_* @flags), RAM and vCPU 0; or SKIP. */
+#define IC_SETUP_FLAGS(t, flags) do {					\
 	const char *__skip = NULL;					\
 									\
 	memset((t), 0, sizeof(*(t)));					\
 	(t)->vm = __vmm_test_vm(_metadata, &__skip);			\
 	if (!(t)->vm)							\
 		SKIP(return, "%s", __skip);				\
-	if (make_irqchip(_metadata, (t)->vm))				\
+	if (make_irqchip_flags(_metadata, (t)->vm, (flags)))		\
 		SKIP(return, "PIC/IOAPIC/PIT models not built yet");	\
 	(t)->mem = vmm_vm_add_memory((t)->vm, 0, 0, GUEST_RAM_SIZE, 0); \
 	ASSERT_NE(NULL, (t)->mem);					\
@@ -297,6 +319,7 @@ static int make_irqchip(struct __test_metadata *_metadata, struct vmm_vm *vm)
 	ASSERT_NE(NULL, (t)->vcpu);					\
 	VMM_TEST_LOAD(t, ic_guest);					\
 } while (0)
+#define IC_SETUP(t) IC_SETUP_FLAGS(t, 0)
 
 /* vCPU in long mode at @entry, with the test's handlers in its IDT. */
 static void ic_long_mode(struct __test_metadata *_metadata,
@@ -394,7 +417,11 @@ TEST(create_irqchip_errors)
 	/* Without an irqchip there is nothing to signal. */
 	ASSERT_EQ(-1, ioctl(vm->fd, VMM_SIGNAL_MSI, &msi));
 	ASSERT_EQ(ENXIO, errno);
-	ASSERT_EQ(-1, ioctl(vm->fd, VMM_CREATE_IRQCHIP, 1));
+	/* Unknown flags, and a value past 32 bits. */
+	ASSERT_EQ(-1, ioctl(vm->fd, VMM_CREATE_IRQCHIP, 2));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, ioctl(vm->fd, VMM_CREATE_IRQCHIP,
+			    (1UL << 32) | VMM_IRQCHIP_PCI_CF8));
 	ASSERT_EQ(EINVAL, errno);
 	if (make_irqchip(_metadata, vm)) {
 		vmm_vm_destroy(vm);
@@ -693,6 +720,35 @@ TEST(interrupt_delivered_once)
 		TH_LOG("%s", vmm_test_exit_str(t.vcpu));
 	ASSERT_EQ(PORT_VECTOR, t.vcpu->run->io.port);
 	EXPECT_EQ(n, *count) TH_LOG("%u deliveries of %u MSIs", *count, n);
+	vmm_test_teardown(&t);
+}
+
+/*
+ * VMM_IRQCHIP_PCI_CF8: a dword at 0xcf8 stays in the kernel and reads
+ * back; the data port's exit carries it; bytes at 0xcf8/0xcf9 (a PC's
+ * reset register) still reach userspace.  Without the flag 0xcf8 exits.
+ */
+TEST(pci_cf8_latch)
+{
+	struct vmm_test t;
+	int sys;
+
+	sys = vmm_open();
+	if (sys >= 0)
+		ASSERT_EQ(1, vmm_check_cap(sys, VMM_CAP_PCI_CF8));
+	IC_SETUP_FLAGS(&t, VMM_IRQCHIP_PCI_CF8);
+	ic_long_mode(_metadata, t.vcpu, pci_main, GUEST_STACK);
+	ASSERT_EQ(0x80001234, vmm_test_out(_metadata, t.vcpu, 0xcfc, 4));
+	EXPECT_EQ(0x80001234, t.vcpu->run->io.pci_cf8);
+	ASSERT_EQ(6, vmm_test_out(_metadata, t.vcpu, 0xcf9, 1));
+	EXPECT_EQ(0x80001234, t.vcpu->run->io.pci_cf8);
+	ASSERT_EQ(6, vmm_test_out(_metadata, t.vcpu, 0xcf8, 1));
+	vmm_test_teardown(&t);
+
+	IC_SETUP(&t);
+	ic_long_mode(_metadata, t.vcpu, pci_main, GUEST_STACK);
+	ASSERT_EQ(0x80001234, vmm_test_out(_metadata, t.vcpu, 0xcf8, 4));
+	EXPECT_EQ(0, t.vcpu->run->io.pci_cf8);
 	vmm_test_teardown(&t);
 }
 

@@ -43,6 +43,12 @@ struct accel_exit {
 			uint16_t port;
 			uint32_t count;	/* items of size bytes at data */
 			void *data;	/* IN: fill before the next run */
+			/*
+			 * The accelerator keeps PCI's 0xcf8 itself: its
+			 * value, for the data ports 0xcfc-0xcff.
+			 */
+			bool has_pci_cf8;
+			uint32_t pci_cf8;
 		} io;
 		struct {
 			uint64_t addr;

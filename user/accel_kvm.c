@@ -304,6 +304,7 @@ static int kvm_run(struct accel_vcpu *vcpu, struct accel_exit *exit)
 		exit->io.port = run->io.port;
 		exit->io.count = run->io.count;
 		exit->io.data = (char *)run + run->io.data_offset;
+		exit->io.has_pci_cf8 = false;
 		/* Never trust a length into our own memory blindly. */
 		if (run->io.data_offset + (uint64_t)run->io.count *
 		    run->io.size > (uint64_t)vcpu->vm->run_size) {

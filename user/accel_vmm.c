@@ -15,10 +15,12 @@
 
 struct accel_vm {
 	struct vmm_vm *vm;
+	bool pci_cf8;		/* the kernel keeps port 0xcf8 */
 };
 
 struct accel_vcpu {
 	struct vmm_vcpu *vcpu;
+	struct accel_vm *avm;
 };
 
 /*
@@ -70,6 +72,15 @@ static int vmm_accel_set_memory(struct accel_vm *avm, uint32_t slot,
 
 static int vmm_accel_create_irqchip(struct accel_vm *avm)
 {
+	/*
+	 * With the PCI address register in the kernel too, a configuration
+	 * access costs one exit here instead of two.
+	 */
+	if (vmm_check_cap(avm->vm->fd, VMM_CAP_PCI_CF8) > 0 &&
+	    ioctl(avm->vm->fd, VMM_CREATE_IRQCHIP, VMM_IRQCHIP_PCI_CF8) == 0) {
+		avm->pci_cf8 = true;
+		return 0;
+	}
 	return ioctl(avm->vm->fd, VMM_CREATE_IRQCHIP, 0);
 }
 
@@ -101,6 +112,7 @@ static struct accel_vcpu *vmm_accel_vcpu_create(struct accel_vm *avm,
 	(void)nr_vcpus;
 	if (!v)
 		return NULL;
+	v->avm = avm;
 	v->vcpu = vmm_vcpu_create(avm->vm, id);
 	if (!v->vcpu) {
 		free(v);
@@ -134,6 +146,8 @@ static int vmm_accel_run(struct accel_vcpu *v, struct accel_exit *exit)
 		exit->io.port = run->io.port;
 		exit->io.count = run->io.count;
 		exit->io.data = vmm_io_data(v->vcpu);
+		exit->io.has_pci_cf8 = v->avm->pci_cf8;
+		exit->io.pci_cf8 = run->io.pci_cf8;
 		/* Never trust a length into our own memory blindly. */
 		if (run->io.data_offset + (uint64_t)run->io.count *
 		    run->io.size > v->vcpu->vm->run_size) {

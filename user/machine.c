@@ -252,13 +252,11 @@ int machine_mmio_move(struct machine *m, void *dev, uint64_t old_base,
 	return region_move(m, &m->mmio, dev, old_base, new_base, len);
 }
 
-static void pio_access(struct machine *m, uint16_t port, void *data,
-		       unsigned int size, bool out)
+static void pio_dispatch(struct machine *m, uint16_t port, void *data,
+			 unsigned int size, bool out)
 {
 	struct region r;
 
-	if (m->pio_count)
-		__atomic_add_fetch(&m->pio_count[port], 1, __ATOMIC_RELAXED);
 	if (region_find(m, &m->pio, port, size, &r)) {
 		if (out)
 			r.ops->write(r.dev, port - r.base, data, size);
@@ -274,6 +272,15 @@ static void pio_access(struct machine *m, uint16_t port, void *data,
 		fprintf(stderr, "vmm-run: unclaimed port %#x (%s, %u bytes); told once\n",
 			port, out ? "out" : "in", size);
 	}
+}
+
+/* An access the guest made: counted for -v, then dispatched. */
+static void pio_access(struct machine *m, uint16_t port, void *data,
+		       unsigned int size, bool out)
+{
+	if (m->pio_count)
+		__atomic_add_fetch(&m->pio_count[port], 1, __ATOMIC_RELAXED);
+	pio_dispatch(m, port, data, size, out);
 }
 
 static void mmio_access(struct machine *m, uint64_t addr, uint8_t *data,
@@ -523,6 +530,13 @@ static void vcpu_exit(struct vcpu *v, struct accel_exit *e)
 	switch (e->kind) {
 	case ACCEL_EXIT_IO:
 		v->stats[STAT_IO]++;
+		if (e->io.has_pci_cf8 && e->io.port >= 0xcfc &&
+		    e->io.port <= 0xcff) {
+			/* The kernel kept 0xcf8: the PCI model learns it now. */
+			uint32_t a = e->io.pci_cf8;
+
+			pio_dispatch(m, 0xcf8, &a, 4, true);
+		}
 		p = e->io.data;
 		for (i = 0; i < e->io.count; i++, p += e->io.size)
 			pio_access(m, e->io.port, p, e->io.size, e->io.out);

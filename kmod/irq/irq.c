@@ -13,17 +13,21 @@
 #include "irq.h"
 
 /*
- * vmm_irqchip_create - VMM_CREATE_IRQCHIP.  Before the first vCPU only
- * (EBUSY), once (EEXIST).  EOPNOTSUPP while a model is missing.
+ * vmm_irqchip_create - VMM_CREATE_IRQCHIP with @flags (VMM_IRQCHIP_*).
+ * Before the first vCPU only (EBUSY), once (EEXIST).  EOPNOTSUPP while a
+ * model is missing.
  */
-int vmm_irqchip_create(struct vmm_vm *vm)
+int vmm_irqchip_create(struct vmm_vm *vm, u32 flags)
 {
 	struct vmm_irqchip *chip;
 	int ret;
 
+	if (flags & ~VMM_IRQCHIP_PCI_CF8)
+		return -EINVAL;
 	chip = kzalloc(sizeof(*chip), GFP_KERNEL_ACCOUNT);
 	if (!chip)
 		return -ENOMEM;
+	chip->pci_cf8_on = flags & VMM_IRQCHIP_PCI_CF8;
 	mutex_lock(&vm->lock);
 	ret = -EEXIST;
 	if (vm->irqchip)
@@ -105,12 +109,28 @@ bool vmm_irq_pio(struct vmm_vcpu *vcpu, u16 port, int size, bool in,
 	if (!chip)
 		return false;
 	switch (port) {
+	case 0xcf8:
+		/* The dword register only: a byte at 0xcf9 resets a PC. */
+		if (!chip->pci_cf8_on || size != 4)
+			return false;
+		if (in)
+			*val = READ_ONCE(chip->pci_cf8);
+		else
+			WRITE_ONCE(chip->pci_cf8, *val);
+		return true;
 	case 0x20: case 0x21: case 0xa0: case 0xa1: case 0x4d0: case 0x4d1:
 		return vmm_pic_pio(chip->pic, port, in, val);
 	case 0x40: case 0x41: case 0x42: case 0x43: case 0x61:
 		return vmm_pit_pio(chip->pit, port, size, in, val);
 	}
 	return false;
+}
+
+u32 vmm_irq_pci_cf8(struct vmm_vm *vm)
+{
+	struct vmm_irqchip *chip = READ_ONCE(vm->irqchip);
+
+	return chip && chip->pci_cf8_on ? READ_ONCE(chip->pci_cf8) : 0;
 }
 
 bool vmm_irq_mmio(struct vmm_vcpu *vcpu, u64 gpa, int len, bool write,

@@ -59,10 +59,19 @@ struct vmm_irqchip {
 	struct vmm_pic *pic;
 	struct vmm_ioapic *ioapic;
 	struct vmm_pit *pit;
+	/*
+	 * VMM_IRQCHIP_PCI_CF8: port 0xcf8's dword, kept here so that a
+	 * configuration access costs one exit to userspace, not two.  One
+	 * per VM, as a PC has; the guest serialises its users.
+	 */
+	bool pci_cf8_on;
+	u32 pci_cf8;
 };
 
 /* ---- irq.c ---- */
-int vmm_irqchip_create(struct vmm_vm *vm);
+int vmm_irqchip_create(struct vmm_vm *vm, u32 flags);
+/* VMM_EXIT_IO's io.pci_cf8: the latch, or 0 without VMM_IRQCHIP_PCI_CF8. */
+u32 vmm_irq_pci_cf8(struct vmm_vm *vm);
 void vmm_irqchip_destroy(struct vmm_vm *vm);
 /* VMM_IRQ_LINE: GSI 0-15 to PIC and IOAPIC (0 -> pin 2), 16-23 IOAPIC. */
 int vmm_irq_set_gsi(struct vmm_vm *vm, u32 gsi, int level);

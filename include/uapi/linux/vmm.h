@@ -54,6 +54,7 @@
 #define VMM_CAP_IRQCHIP		11	/* VMM_CREATE_IRQCHIP works */
 #define VMM_CAP_SIGNAL_MSI	12	/* VMM_SIGNAL_MSI works */
 #define VMM_CAP_TSC_DEADLINE	13	/* in-kernel LAPIC has TSC-deadline */
+#define VMM_CAP_PCI_CF8		14	/* VMM_IRQCHIP_PCI_CF8 works */
 
 enum vmm_engine {
 	VMM_ENGINE_NONE = 0,
@@ -83,6 +84,12 @@ enum vmm_engine {
  * refused (EBUSY): interrupts come through VMM_IRQ_LINE and VMM_SIGNAL_MSI.
  */
 #define VMM_CREATE_IRQCHIP	_IO(VMM_IO, 0x15)
+/*
+ * VMM_CREATE_IRQCHIP flag: the kernel also keeps the PCI configuration
+ * address register (dword accesses to port 0xcf8); every VMM_EXIT_IO
+ * then carries its value in io.pci_cf8, for the data ports 0xcfc-0xcff.
+ */
+#define VMM_IRQCHIP_PCI_CF8	(1U << 0)
 /*
  * Deliver a message-signalled interrupt (PCI MSI/MSI-X) to the LAPICs.
  * Returns the number of LAPICs that took it; ENXIO without an irqchip.
@@ -315,6 +322,9 @@ struct vmm_run {
 			__u16 port;
 			__u32 count;
 			__u64 data_offset;
+			/* With VMM_IRQCHIP_PCI_CF8: port 0xcf8's dword. */
+			__u32 pci_cf8;
+			__u32 io_pad;
 		} io;
 		/*
 		 * VMM_EXIT_MMIO: the decoded access.  For a read, userspace
