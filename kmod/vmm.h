@@ -17,6 +17,7 @@
 
 #include "compat.h"
 #include "x86.h"
+#include "mmu/tdp_pt.h"
 
 #define VMM_MAX_VCPUS		64
 #define VMM_MAX_SLOTS		32
@@ -46,7 +47,8 @@ struct vmm_cpuid_table;
 struct vmm_tdp {
 	spinlock_t lock;	/* tables and the notifier state below */
 	u64 *root;		/* top-level table */
-	int levels;		/* 4 or 5, the host's paging depth */
+	int levels;		/* NPT: 4 or 5, the host's depth; EPT: 4 */
+	struct vmm_tdp_fmt fmt;	/* its entries' bits: NPT or EPT */
 	unsigned long invalidate_seq;
 	int invalidate_in_progress;
 	unsigned long nr_tables;
@@ -204,6 +206,7 @@ int vmm_write_guest(struct vmm_vcpu *vcpu, u64 gpa, const void *buf,
 /* mmu/tdp.c: nested page tables following the VM's memory slots */
 int vmm_tdp_levels(void);
 int vmm_tdp_init(struct vmm_vm *vm);
+u64 vmm_tdp_eptp(struct vmm_vm *vm);
 void vmm_tdp_destroy(struct vmm_vm *vm);
 int vmm_tdp_topup(struct vmm_vcpu *vcpu);
 /* Result of a nested page fault. */

@@ -18,9 +18,10 @@
  * invalidate_seq as the page itself; a zap that touches any part of a
  * 2 MiB entry clears all of it.
  *
- * The table uses the host's own format and depth (4 or 5 levels: NPT
- * walks with the host's CR4.LA57).  EPT (vmx) and shadow paging will add
- * their entry formats beside this one; the fault and notifier logic stays.
+ * The entries are in the engine's format (NPT, or EPT with vmm_caps.ept;
+ * tdp_pt.c builds them).  NPT has the host's depth (4 or 5 levels:
+ * it walks with the host's CR4.LA57); EPT is 4 levels, as VMM_MAX_GPA
+ * needs no more.
  */
 #define pr_fmt(fmt) "vmm: " fmt
 
@@ -31,29 +32,15 @@
 
 #include "../vmm.h"
 
-#define TDP_PRESENT	_PAGE_PRESENT
-#define TDP_WRITE	_PAGE_RW
-#define TDP_USER	_PAGE_USER	/* NPT treats every access as user */
-#define TDP_LARGE	_PAGE_PSE	/* a 2 MiB leaf in a level-2 table */
-#define TDP_TABLE	(TDP_PRESENT | TDP_WRITE | TDP_USER)
-#define TDP_PFN_MASK	GENMASK_ULL(51, 12)
-#define TDP_ENTRIES	512
 #define TDP_HUGE_PAGES	512		/* 4 KiB frames in a 2 MiB leaf */
 #define TDP_AROUND	16		/* fault-around: an aligned block */
 
+/* The depth of the nested page tables this engine's VMs get. */
 int vmm_tdp_levels(void)
 {
+	if (vmm_caps.ept)
+		return 4;
 	return pgtable_l5_enabled() ? 5 : 4;
-}
-
-static inline int tdp_index(u64 gpa, int level)
-{
-	return (gpa >> (PAGE_SHIFT + 9 * (level - 1))) & (TDP_ENTRIES - 1);
-}
-
-static inline u64 *tdp_table(u64 entry)
-{
-	return __va(entry & TDP_PFN_MASK);
 }
 
 int vmm_tdp_init(struct vmm_vm *vm)
@@ -62,24 +49,23 @@ int vmm_tdp_init(struct vmm_vm *vm)
 
 	spin_lock_init(&tdp->lock);
 	tdp->levels = vmm_tdp_levels();
+	vmm_pt_fmt_init(&tdp->fmt, vmm_caps.ept, vmm_caps.ept_ad);
 	tdp->root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	return tdp->root ? 0 : -ENOMEM;
 }
 
-static void tdp_free_table(u64 *table, int level)
+/* EPT pointer: the root, WB walks, the depth, A/D when the engine has it. */
+u64 vmm_tdp_eptp(struct vmm_vm *vm)
 {
-	int i;
-
-	for (i = 0; level > 1 && i < TDP_ENTRIES; i++)
-		if ((table[i] & TDP_PRESENT) && !(table[i] & TDP_LARGE))
-			tdp_free_table(tdp_table(table[i]), level - 1);
-	free_page((unsigned long)table);
+	return __pa(vm->tdp.root) | VMM_EPTP_WB |
+	       VMM_EPTP_LEVELS(vm->tdp.levels) |
+	       (vmm_caps.ept_ad ? VMM_EPTP_AD : 0);
 }
 
 void vmm_tdp_destroy(struct vmm_vm *vm)
 {
 	if (vm->tdp.root)
-		tdp_free_table(vm->tdp.root, vm->tdp.levels);
+		vmm_pt_free(&vm->tdp.fmt, vm->tdp.root, vm->tdp.levels);
 	vm->tdp.root = NULL;
 }
 
@@ -101,88 +87,26 @@ int vmm_tdp_topup(struct vmm_vcpu *vcpu)
 	return 0;
 }
 
-static inline bool tdp_is_leaf(u64 entry, int level)
-{
-	return level == 1 || (entry & TDP_LARGE);
-}
-
-/*
- * tdp_map - point the leaf for @gfn at level @leaf (1: 4 KiB, 2: 2 MiB)
- * to @pfn.  Called with tdp->lock held and a topped-up cache.
- *
- * A 2 MiB leaf is not put where a table of 4 KiB leaves is: the guest's
- * TLB may still walk that table, so it could not be freed here; such a
- * range stays mapped by 4 KiB pages.  A 4 KiB leaf that falls in a 2 MiB
- * one replaces it with a table (both map the same host pages, as the
- * sequence check passed) and sets *@flush, so no stale 2 MiB translation
- * outlives a later zap of the table.  With @only_new an existing leaf is
- * kept (fault-around).  Returns false if nothing was written.
- */
+/* tdp_map - vmm_pt_map() with the vCPU's page cache; tdp->lock held. */
 static bool tdp_map(struct vmm_vcpu *vcpu, u64 gfn, u64 pfn, bool writable,
 		    int leaf, bool only_new, bool *flush)
 {
 	struct vmm_tdp *tdp = &vcpu->vm->tdp;
-	u64 gpa = gfn << PAGE_SHIFT;
-	u64 *table = tdp->root, *e;
-	int level;
+	struct vmm_pt_alloc alloc = {
+		.pages = vcpu->page_cache.pages,
+		.nr = &vcpu->page_cache.nr,	/* topped up for 2 walks */
+		.nr_tables = &tdp->nr_tables,
+	};
 
-	for (level = tdp->levels; level > leaf; level--) {
-		e = &table[tdp_index(gpa, level)];
-
-		if ((*e & TDP_PRESENT) && (*e & TDP_LARGE)) {
-			if (only_new)
-				return false;
-			*flush = true;
-		} else if (*e & TDP_PRESENT) {
-			table = tdp_table(*e);
-			continue;
-		}
-		if (!vcpu->page_cache.nr)	/* topped up for 2 walks */
-			return false;
-		tdp->nr_tables++;
-		WRITE_ONCE(*e, __pa(vcpu->page_cache.pages[--vcpu->page_cache.nr]) |
-			   TDP_TABLE);
-		table = tdp_table(*e);
-	}
-	e = &table[tdp_index(gpa, leaf)];
-	if ((*e & TDP_PRESENT) && (only_new || !tdp_is_leaf(*e, leaf)))
-		return false;
-	WRITE_ONCE(*e, (pfn << PAGE_SHIFT) | TDP_PRESENT | TDP_USER |
-		   (writable ? TDP_WRITE : 0) | (leaf > 1 ? TDP_LARGE : 0));
-	return true;
-}
-
-/*
- * Clear the leaves for guest frames [start, end).  Returns true if any
- * was present, i.e. a TLB flush is due.  Tables stay until the VM dies.
- */
-static bool tdp_zap(u64 *table, int level, u64 base, u64 start, u64 end)
-{
-	u64 span = 1ULL << (9 * (level - 1));	/* frames per entry */
-	bool zapped = false;
-	int i;
-
-	for (i = 0; i < TDP_ENTRIES; i++) {
-		u64 lo = base + i * span, hi = lo + span;
-
-		if (hi <= start || lo >= end || !(table[i] & TDP_PRESENT))
-			continue;
-		if (tdp_is_leaf(table[i], level)) {
-			/* A 2 MiB leaf goes whole, even if partly in range. */
-			WRITE_ONCE(table[i], 0);
-			zapped = true;
-		} else {
-			zapped |= tdp_zap(tdp_table(table[i]), level - 1, lo,
-					  start, end);
-		}
-	}
-	return zapped;
+	return vmm_pt_map(&tdp->fmt, tdp->root, tdp->levels, gfn, pfn,
+			  writable, leaf, only_new, flush, &alloc);
 }
 
 static bool tdp_zap_gfns(struct vmm_vm *vm, u64 start, u64 end)
 {
 	lockdep_assert_held(&vm->tdp.lock);
-	return tdp_zap(vm->tdp.root, vm->tdp.levels, 0, start, end);
+	return vmm_pt_zap(&vm->tdp.fmt, vm->tdp.root, vm->tdp.levels, 0,
+			  start, end);
 }
 
 /*
@@ -205,16 +129,10 @@ void vmm_tdp_zap_slot(struct vmm_vm *vm, const struct vmm_slot *slot)
 /* Whether a table of 4 KiB leaves covers @gfn (no 2 MiB leaf goes there). */
 static bool tdp_has_small(struct vmm_vm *vm, u64 gfn)
 {
-	u64 *table = vm->tdp.root, gpa = gfn << PAGE_SHIFT, e = 0;
 	int level;
 
 	spin_lock(&vm->tdp.lock);
-	for (level = vm->tdp.levels; level > 1; level--) {
-		e = table[tdp_index(gpa, level)];
-		if (!(e & TDP_PRESENT) || (e & TDP_LARGE))
-			break;
-		table = tdp_table(e);
-	}
+	vmm_pt_lookup(&vm->tdp.fmt, vm->tdp.root, vm->tdp.levels, gfn, &level);
 	spin_unlock(&vm->tdp.lock);
 	return level == 1;
 }

@@ -20,9 +20,10 @@ NT_SANITIZE ?= -fsanitize=address,undefined -fno-sanitize-recover=all
 NT_CFLAGS := -O1 -g -Wall -Wextra -Werror $(NT_SANITIZE) \
 	-fno-omit-frame-pointer \
 	-I$(CURDIR)/kmod -I$(KSRC)/tools/testing/selftests
-NT_CODE := kmod/bt/decode.c kmod/bt/mmio.c kmod/mmu/gwalk.c
+NT_CODE := kmod/bt/decode.c kmod/bt/mmio.c kmod/mmu/gwalk.c \
+	kmod/mmu/tdp_pt.c
 NT_HDRS := kmod/bt/decode.h kmod/bt/mmio.h kmod/bt/types.h \
-	kmod/mmu/gwalk.h $(wildcard $(NT_DIR)/*.h)
+	kmod/mmu/gwalk.h kmod/mmu/tdp_pt.h $(wildcard $(NT_DIR)/*.h)
 NT_PROGS := $(patsubst $(NT_DIR)/%.c,$(NT_OUT)/%,\
 	$(wildcard $(NT_DIR)/*_test.c))
 
