@@ -2,7 +2,7 @@
 /*
  * vmm: /dev/vmm, the system file descriptor, and the choice of engine.
  *
- * The engine (SVM now; VMX and binary translation later) is picked once at
+ * The engine (SVM or VMX; binary translation later) is picked once at
  * load time.  The hardware is switched on when the first VM is created and
  * off when the last one dies, so that another hypervisor (KVM) can use it
  * in between.
@@ -19,7 +19,7 @@
 
 static char *engine = "auto";
 module_param(engine, charp, 0444);
-MODULE_PARM_DESC(engine, "Execution engine: auto (default), svm");
+MODULE_PARM_DESC(engine, "Execution engine: auto (default: what the CPU has), svm, vmx");
 
 bool vmm_param_npt = true;
 module_param_named(npt, vmm_param_npt, bool, 0444);
@@ -126,6 +126,7 @@ static const struct vmm_engine_ops *vmm_pick_engine(void)
 {
 	static const struct vmm_engine_ops *const engines[] = {
 		&vmm_svm_ops,
+		&vmm_vmx_ops,
 	};
 	int i;
 
@@ -142,14 +143,15 @@ static int __init vmm_init(void)
 {
 	int ret;
 
-	if (strcmp(engine, "auto") && strcmp(engine, "svm")) {
-		pr_err("engine=%s: unknown engine (auto, svm; vmx and bt are not built yet)\n",
+	if (strcmp(engine, "auto") && strcmp(engine, "svm") &&
+	    strcmp(engine, "vmx")) {
+		pr_err("engine=%s: unknown engine (auto, svm, vmx; bt is not built yet)\n",
 		       engine);
 		return -EINVAL;
 	}
 	vmm_engine = vmm_pick_engine();
 	if (!vmm_engine) {
-		pr_err("no usable engine for engine=%s: this CPU shows no usable AMD-V (VT-x and the binary-translation engine are not built yet)\n",
+		pr_err("no usable engine for engine=%s: this CPU shows no usable AMD-V or VT-x (the binary-translation engine is not built yet)\n",
 		       engine);
 		return -ENODEV;
 	}

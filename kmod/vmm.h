@@ -177,10 +177,15 @@ struct vmm_caps {
 extern struct vmm_caps vmm_caps;
 extern const struct vmm_engine_ops *vmm_engine;
 extern const struct vmm_engine_ops vmm_svm_ops;
+extern const struct vmm_engine_ops vmm_vmx_ops;
 
 /* svm_entry.S */
 void vmm_svm_vmrun(u64 vmcb_pa, u64 *gpr, u64 host_vmcb_pa);
 extern bool vmm_param_npt;
+
+/* vmx_entry.S: 0 after a VM exit, 1 if the entry failed (VMfail). */
+int vmm_vmx_run(u64 *gpr, bool launched);
+void vmm_vmx_vmexit(void);	/* HOST_RIP, not to be called */
 
 /* main.c */
 int vmm_hw_get(void);
