@@ -55,7 +55,9 @@
 #define VMX_BASIC_REVISION(b)	((u32)(b) & 0x7fffffff)
 #define VMX_BASIC_SIZE(b)	(((b) >> 32) & 0x1fff)
 #define VMX_BASIC_TRUE		BIT_ULL(55)
+#define VMX_MISC_TIMER_RATE(m)	((m) & 0x1f)	/* TSC bit the timer ticks on */
 #define VMX_CAP_EPT_WALK4	BIT_ULL(6)
+#define VMX_CAP_EPT_WALK5	BIT_ULL(7)
 #define VMX_CAP_EPT_WB		BIT_ULL(14)
 #define VMX_CAP_INVEPT		BIT_ULL(20)
 #define VMX_CAP_EPT_AD		BIT_ULL(21)
@@ -514,7 +516,7 @@ static int vmx_hardware_setup(void)
 		rdmsrl(MSR_IA32_VMX_MISC, misc);
 		vmx_conf.preempt_ticks = min_t(u64, U32_MAX,
 			((u64)max(tsc_khz, 1u) * 4) >>
-			(misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK));
+			VMX_MISC_TIMER_RATE(misc));
 	}
 	vmm_caps.nrips = true;			/* exits give the length */
 
@@ -653,7 +655,7 @@ static int vmx_vm_init(struct vmm_vm *vm)
 	}
 	if (vm->tdp.levels != 4 &&
 	    !(vm->tdp.levels == 5 &&
-	      (vmx_conf.ept_vpid_cap & VMX_EPT_PAGE_WALK_5_BIT))) {
+	      (vmx_conf.ept_vpid_cap & VMX_CAP_EPT_WALK5))) {
 		pr_info_once("a %d-level nested table does not fit this CPU's EPT\n",
 			     vm->tdp.levels);
 		return -EOPNOTSUPP;
