@@ -229,10 +229,7 @@ static void vmx_invvpid(unsigned long type, u16 vpid)
 
 static u64 vmx_eptp(struct vmm_vm *vm)
 {
-	/* The walk length is the table's depth, minus one, in bits 5:3. */
-	return __pa(vm->tdp.root) | (u64)(vm->tdp.levels - 1) << 3 |
-	       VMX_EPTP_MT_WB |
-	       (vmm_caps.ept_ad ? VMX_EPTP_AD_ENABLE_BIT : 0);
+	return vmm_tdp_eptp(vm);
 }
 
 /* Drop what this CPU may cache of the guest's translations. */
