@@ -46,12 +46,14 @@ struct svm_cpu {
 static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
 static void *svm_iopm, *svm_msrpm;
 static u32 svm_max_asid;
+static bool svm_flush_by_asid;	/* TLB_CONTROL_FLUSH_ASID works */
 
 struct svm_vcpu {
 	struct vmcb *vmcb;
 	u64 vmcb_pa;
 	u32 asid;
 	u32 asid_generation;	/* 0: must take a new ASID */
+	bool flush_tlb;		/* this ASID's translations are stale */
 	u64 efer;		/* what the guest sees: SVME hidden */
 	/*
 	 * Lazy FPU: the guest's FPU state is loaded only once it uses it.
@@ -232,6 +234,7 @@ static int svm_hardware_setup(void)
 	vmm_caps.nested_paging = boot_cpu_has(X86_FEATURE_NPT) &&
 				 vmm_param_npt;
 	vmm_caps.nrips = boot_cpu_has(X86_FEATURE_NRIPS);
+	svm_flush_by_asid = boot_cpu_has(X86_FEATURE_FLUSHBYASID);
 
 	svm_iopm = (void *)__get_free_pages(GFP_KERNEL, IOPM_ORDER);
 	svm_msrpm = (void *)__get_free_pages(GFP_KERNEL, MSRPM_ORDER);
@@ -826,9 +829,21 @@ static void svm_pre_run(struct vmm_vcpu *vcpu, struct svm_cpu *sc, int cpu)
 		svm->asid_generation = 0;
 	}
 	if (test_and_clear_bit(VMM_REQ_TLB_FLUSH, &vcpu->requests))
-		svm->asid_generation = 0;
+		svm->flush_tlb = true;
 
 	c->tlb_ctl = TLB_CONTROL_DO_NOTHING;
+	/*
+	 * Stale translations: flushed for this ASID alone where the CPU can
+	 * (FlushByAsid), else left behind by taking a fresh ASID, which
+	 * costs a flush of all ASIDs once they run out.
+	 */
+	if (unlikely(svm->flush_tlb)) {
+		svm->flush_tlb = false;
+		if (svm_flush_by_asid)
+			c->tlb_ctl = TLB_CONTROL_FLUSH_ASID;
+		else
+			svm->asid_generation = 0;
+	}
 	if (unlikely(svm->asid_generation != sc->asid_generation)) {
 		/* A fresh ASID has no stale translations, until wrap. */
 		if (sc->next_asid > svm_max_asid) {
@@ -898,6 +913,8 @@ static __always_inline void svm_vmrun(struct vmm_vcpu *vcpu,
 	vcpu->gpr[VMM_RAX] = vmcb->save.rax;
 	vcpu->gpr[VMM_RSP] = vmcb->save.rsp;
 	vmcb->control.event_inj = 0;
+	/* Flushed once: a fast re-entry (CPUID) need not flush again. */
+	vmcb->control.tlb_ctl = TLB_CONTROL_DO_NOTHING;
 	vcpu->run->exit_count++;
 	vcpu->stats[svm_exit_kind(vmcb->control.exit_code)]++;
 }
@@ -1001,20 +1018,13 @@ static int svm_handle_ioio(struct vmm_vcpu *vcpu)
 		.next_rip = vmcb->control.exit_info_2,
 	};
 	struct vmm_guest_ctx ctx;
-	u32 val = 0;
 	int ret;
 
 	/* The PIC and the PIT answer in the kernel. */
-	if (vcpu->lapic && !pio.string) {
-		if (!pio.in)
-			memcpy(&val, &vcpu->gpr[VMM_RAX], pio.size);
-		if (vmm_irq_pio(vcpu, pio.port, pio.size, pio.in, &val)) {
-			if (pio.in)
-				vmm_x86_pio_in_result(vcpu, pio.size, val);
-			vmcb->save.rip = pio.next_rip;
-			vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
-			return 1;
-		}
+	if (vmm_x86_pio_irqchip(vcpu, &pio)) {
+		vmcb->save.rip = pio.next_rip;
+		vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
+		return 1;
 	}
 	svm_fill_ctx(vcpu, &ctx);
 	ret = vmm_emulate_pio(vcpu, &ctx, &pio, &svm->pio);
@@ -1065,26 +1075,17 @@ static bool svm_set_cr0(struct vmm_vcpu *vcpu, u64 cr0)
 	struct vmcb_save_area *s = &svm->vmcb->save;
 	u64 old = svm->guest_cr0;
 	/* LMA lives in the VMCB: the CPU sets it while CR0 is not ours. */
-	u64 lma = s->efer & EFER_LMA;
+	u64 efer = (svm->efer & ~EFER_LMA) | (s->efer & EFER_LMA);
 
-	cr0 |= X86_CR0_ET;
-	if ((cr0 >> 32) || ((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE)) ||
-	    ((cr0 & X86_CR0_NW) && !(cr0 & X86_CR0_CD)))
+	if (!vmm_x86_cr0_write(old, &cr0, s->cr4, &efer))
 		return false;
-	if (!(old & X86_CR0_PG) && (cr0 & X86_CR0_PG) &&
-	    (svm->efer & EFER_LME)) {
-		if (!(s->cr4 & X86_CR4_PAE))
-			return false;
-		lma = EFER_LMA;
-	} else if ((old & X86_CR0_PG) && !(cr0 & X86_CR0_PG)) {
-		lma = 0;
-	}
-	svm->efer = (svm->efer & ~EFER_LMA) | lma;
-	s->efer = svm->efer | EFER_SVME;
+	svm->efer = efer;
+	s->efer = efer | EFER_SVME;
 	svm->guest_cr0 = cr0;
 	s->cr0 = cr0 | SVM_LAZY_CR0;
-	if ((old ^ cr0) & (X86_CR0_PG | X86_CR0_WP | X86_CR0_CD | X86_CR0_NW))
-		svm->asid_generation = 0;	/* a fresh ASID: no stale TLB */
+	/* The CPU flushes on such a MOV to CR0; ours emulated it. */
+	if ((old ^ cr0) & VMM_X86_CR0_FLUSH)
+		svm->flush_tlb = true;
 	return true;
 }
 
@@ -1135,26 +1136,9 @@ static int svm_handle_msr(struct vmm_vcpu *vcpu)
 static int svm_handle_hlt(struct vmm_vcpu *vcpu)
 {
 	svm_skip(vcpu, 1);
-	if (vcpu->lapic) {
-		/*
-		 * An interrupt already in V_IRQ (held off by STI's shadow)
-		 * is taken as soon as the guest runs: no wait.
-		 */
-		if (to_svm(vcpu)->virq_loaded &&
-		    (to_svm(vcpu)->vmcb->save.rflags & X86_EFLAGS_IF))
-			return 1;
-		/* Waits in the kernel, in vmm_lapic_pre_run(). */
-		vcpu->halt_if = to_svm(vcpu)->vmcb->save.rflags & X86_EFLAGS_IF;
-		vcpu->mp_state = VMM_MP_HALTED;
-		return 1;
-	}
-	/* An interrupt that can be taken now wakes the guest at once. */
-	if (((vcpu->irq_pending || to_svm(vcpu)->virq_loaded) &&
-	     (to_svm(vcpu)->vmcb->save.rflags & X86_EFLAGS_IF)) ||
-	    vcpu->nmi_pending)
-		return 1;
-	vcpu->run->exit_reason = VMM_EXIT_HLT;
-	return 0;
+	/* An interrupt already in V_IRQ is taken as soon as the guest runs. */
+	return vmm_x86_hlt(vcpu, to_svm(vcpu)->vmcb->save.rflags &
+			   X86_EFLAGS_IF, to_svm(vcpu)->virq_loaded);
 }
 
 static int svm_handle_vintr(struct vmm_vcpu *vcpu)
@@ -1168,30 +1152,6 @@ static int svm_handle_vintr(struct vmm_vcpu *vcpu)
 		return 0;
 	}
 	return 1;
-}
-
-/*
- * A triple fault: hand userspace the registers of the crash before the
- * vCPU is reset, so that it can say where the guest died.
- */
-static void svm_report_shutdown(struct vmm_vcpu *vcpu)
-{
-	struct vmcb_save_area *save = &to_svm(vcpu)->vmcb->save;
-	struct vmm_run *run = vcpu->run;
-
-	memset(&run->shutdown, 0, sizeof(run->shutdown));
-	svm_get_regs(vcpu, &run->shutdown.regs);
-	run->shutdown.cr0 = svm_guest_cr0(to_svm(vcpu));
-	run->shutdown.cr2 = save->cr2;
-	run->shutdown.cr3 = save->cr3;
-	run->shutdown.cr4 = save->cr4;
-	run->shutdown.efer = (to_svm(vcpu)->efer & ~EFER_LMA) |
-			     (save->efer & EFER_LMA);
-	run->shutdown.cs_base = save->cs.base;
-	run->shutdown.cs = save->cs.selector;
-	run->shutdown.ss = save->ss.selector;
-	run->shutdown.cs_l = !!(save->cs.attrib & SVM_SELECTOR_L_MASK);
-	run->shutdown.cs_db = !!(save->cs.attrib & SVM_SELECTOR_DB_MASK);
 }
 
 /* Returns 1 to re-enter, 0 to return to userspace, -errno on error. */
@@ -1284,7 +1244,7 @@ static int svm_handle_exit(struct vmm_vcpu *vcpu)
 		return 1;
 	case SVM_EXIT_SHUTDOWN:
 		/* The VMCB is undefined after a shutdown: start over. */
-		svm_report_shutdown(vcpu);
+		vmm_x86_report_shutdown(vcpu);
 		svm_fpu_deactivate(vcpu);
 		vmm_x86_vcpu_reset(vcpu);
 		svm_vcpu_reset(vcpu);

@@ -19,6 +19,7 @@
 #include <asm/tsc.h>
 
 #include "vmm.h"
+#include "emulate.h"
 #include "irq/irq.h"
 
 /* Renamed between kernels (MSR_F10H_DECFG, MSR_AMD64_DE_CFG). */
@@ -124,6 +125,83 @@ void vmm_x86_pio_in_result(struct vmm_vcpu *vcpu, int size, u32 val)
 		*rax = (*rax & ~0xffffULL) | (u16)val;
 	else
 		*rax = (*rax & ~0xffULL) | (u8)val;
+}
+
+/*
+ * vmm_x86_pio_irqchip - an IN or OUT (not a string one) for the in-kernel
+ * PIC or PIT, done here with an IN's result in RAX.  Returns false when
+ * there is no irqchip or the port is not theirs.
+ */
+bool vmm_x86_pio_irqchip(struct vmm_vcpu *vcpu, const struct vmm_pio *pio)
+{
+	u32 val = 0;
+
+	if (!vcpu->lapic || pio->string)
+		return false;
+	if (!pio->in)
+		memcpy(&val, &vcpu->gpr[VMM_RAX], pio->size);
+	if (!vmm_irq_pio(vcpu, pio->port, pio->size, pio->in, &val))
+		return false;
+	if (pio->in)
+		vmm_x86_pio_in_result(vcpu, pio->size, val);
+	return true;
+}
+
+int vmm_x86_hlt(struct vmm_vcpu *vcpu, bool if_flag, bool irq_loaded)
+{
+	if (vcpu->lapic) {
+		/* One held off by STI's shadow is taken now: no wait. */
+		if (irq_loaded && if_flag)
+			return 1;
+		/* Waits in the kernel, in vmm_lapic_pre_run(). */
+		vcpu->halt_if = if_flag;
+		vcpu->mp_state = VMM_MP_HALTED;
+		return 1;
+	}
+	/* An interrupt that can be taken now wakes the guest at once. */
+	if (((vcpu->irq_pending || irq_loaded) && if_flag) ||
+	    vcpu->nmi_pending)
+		return 1;
+	vcpu->run->exit_reason = VMM_EXIT_HLT;
+	return 0;
+}
+
+bool vmm_x86_cr0_write(u64 old, u64 *cr0, u64 cr4, u64 *efer)
+{
+	u64 v = *cr0 | X86_CR0_ET;
+
+	if ((v >> 32) || ((v & X86_CR0_PG) && !(v & X86_CR0_PE)) ||
+	    ((v & X86_CR0_NW) && !(v & X86_CR0_CD)))
+		return false;
+	if (!(old & X86_CR0_PG) && (v & X86_CR0_PG) && (*efer & EFER_LME)) {
+		if (!(cr4 & X86_CR4_PAE))
+			return false;
+		*efer |= EFER_LMA;
+	} else if ((old & X86_CR0_PG) && !(v & X86_CR0_PG)) {
+		*efer &= ~EFER_LMA;
+	}
+	*cr0 = v;
+	return true;
+}
+
+void vmm_x86_report_shutdown(struct vmm_vcpu *vcpu)
+{
+	struct vmm_run *run = vcpu->run;
+	struct vmm_sregs sr;
+
+	memset(&run->shutdown, 0, sizeof(run->shutdown));
+	vmm_engine->get_regs(vcpu, &run->shutdown.regs);
+	vmm_engine->get_sregs(vcpu, &sr);
+	run->shutdown.cr0 = sr.cr0;
+	run->shutdown.cr2 = sr.cr2;
+	run->shutdown.cr3 = sr.cr3;
+	run->shutdown.cr4 = sr.cr4;
+	run->shutdown.efer = sr.efer;
+	run->shutdown.cs_base = sr.cs.base;
+	run->shutdown.cs = sr.cs.selector;
+	run->shutdown.ss = sr.ss.selector;
+	run->shutdown.cs_l = sr.cs.l;
+	run->shutdown.cs_db = sr.cs.db;
 }
 
 /* ---- MTRRs and PAT ---- */

@@ -10,6 +10,7 @@
 
 struct vmm_vcpu;
 struct vmm_regs;
+struct vmm_pio;
 
 /* Architectural PAT at RESET: WB, WT, UC-, UC, twice. */
 #define VMM_X86_PAT_RESET	0x0007040600070406ULL
@@ -70,5 +71,38 @@ void vmm_x86_set_gprs(struct vmm_vcpu *vcpu, const struct vmm_regs *regs);
 
 /* An IN's @val lands in AL/AX/EAX of vcpu->gpr as the CPU puts it. */
 void vmm_x86_pio_in_result(struct vmm_vcpu *vcpu, int size, u32 val);
+
+/*
+ * An IN or OUT (not a string one) for the in-kernel PIC or PIT: done,
+ * an IN's result in RAX; the engine moves RIP on.  False when there is
+ * no irqchip or the port is not theirs: the engine emulates it as usual.
+ */
+bool vmm_x86_pio_irqchip(struct vmm_vcpu *vcpu, const struct vmm_pio *pio);
+
+/*
+ * A HLT exit, RIP already past the HLT.  @if_flag is RFLAGS.IF,
+ * @irq_loaded whether the engine has an external interrupt handed to the
+ * CPU already, which the guest takes as soon as it runs with IF set.
+ * With an irqchip the vCPU waits in vmm_lapic_pre_run().  Returns 1 to
+ * re-enter, 0 with run->exit_reason for userspace.
+ */
+int vmm_x86_hlt(struct vmm_vcpu *vcpu, bool if_flag, bool irq_loaded);
+
+/*
+ * A MOV to CR0 that the engine intercepted: the CPU's checks, and LMA in
+ * *@efer (the guest's) as it follows when paging goes on or off.  *@cr0
+ * gets ET.  Returns false for a value the CPU refuses with #GP (nothing
+ * is changed then).  The engine flushes the guest's TLB when PG, WP, CD
+ * or NW changed: VMM_X86_CR0_FLUSH.
+ */
+bool vmm_x86_cr0_write(u64 old, u64 *cr0, u64 cr4, u64 *efer);
+#define VMM_X86_CR0_FLUSH	(X86_CR0_PG | X86_CR0_WP | X86_CR0_CD | \
+				 X86_CR0_NW)
+
+/*
+ * A triple fault: the registers of the crash into run->shutdown (through
+ * the engine's get_regs/get_sregs), before the engine resets the vCPU.
+ */
+void vmm_x86_report_shutdown(struct vmm_vcpu *vcpu);
 
 #endif /* _VMM_X86_H */
