@@ -1608,22 +1608,15 @@ static int vmx_handle_io(struct vmm_vcpu *vcpu, u64 qual)
 			    vmcs_read32(VM_EXIT_INSTRUCTION_LEN),
 	};
 	struct vmm_guest_ctx ctx;
-	u32 val = 0;
 	int ret;
 
 	if (pio.size == 3 || pio.size > 4)
 		return vmm_exit_internal(vcpu, VMM_INTERNAL_UNHANDLED_EXIT,
 					 EXIT_REASON_IO_INSTRUCTION, qual);
 	/* The PIC and the PIT answer in the kernel. */
-	if (vcpu->lapic && !pio.string) {
-		if (!pio.in)
-			memcpy(&val, &vcpu->gpr[VMM_RAX], pio.size);
-		if (vmm_irq_pio(vcpu, pio.port, pio.size, pio.in, &val)) {
-			if (pio.in)
-				vmm_x86_pio_in_result(vcpu, pio.size, val);
-			vmx_skip();
-			return 1;
-		}
+	if (vmm_x86_pio_irqchip(vcpu, &pio)) {
+		vmx_skip();
+		return 1;
 	}
 	vmx_fill_ctx(vcpu, &ctx);
 	ret = vmm_emulate_pio(vcpu, &ctx, &pio, &vmx->pio);
@@ -1663,21 +1656,19 @@ static u64 *vmx_gpr(struct vmm_vcpu *vcpu, int reg)
 	return &vcpu->gpr[reg & 15];
 }
 
-/* MOV to CR0 that touched a host-owned bit (NE): do what the CPU would. */
+/* MOV to CR0 that touched a host-owned bit: do what the CPU would. */
 static bool vmx_set_cr0(struct vmm_vcpu *vcpu, u64 cr0)
 {
 	u64 old = vmx_guest_cr0();
 	u64 efer = vmcs_read(GUEST_IA32_EFER);
 
-	cr0 |= X86_CR0_ET;
-	if ((cr0 >> 32) || ((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE)) ||
-	    ((cr0 & X86_CR0_NW) && !(cr0 & X86_CR0_CD)))
-		return false;
-	if (!(old & X86_CR0_PG) && (cr0 & X86_CR0_PG) && (efer & EFER_LME) &&
-	    !(vmx_guest_cr4() & X86_CR4_PAE))
+	if (!vmm_x86_cr0_write(old, &cr0, vmx_guest_cr4(), &efer))
 		return false;
 	vmx_write_cr0(cr0);
 	vmx_write_efer(efer);
+	/* The CPU did not run this MOV: its TLB flush is ours to do. */
+	if ((old ^ cr0) & VMM_X86_CR0_FLUSH)
+		to_vmx(vcpu)->need_flush = true;
 	if ((old ^ cr0) & (X86_CR0_PG | X86_CR0_PE))
 		vmx_load_pdptrs(vcpu);
 	return true;
@@ -1818,19 +1809,13 @@ static int vmx_handle_msr(struct vmm_vcpu *vcpu, bool write)
 
 static int vmx_handle_hlt(struct vmm_vcpu *vcpu)
 {
+	u32 entry = vmcs_read32(VM_ENTRY_INTR_INFO_FIELD);
+
 	vmx_skip();
-	if (vcpu->lapic) {
-		/* Waits in the kernel, in vmm_lapic_pre_run(). */
-		vcpu->halt_if = vmcs_read(GUEST_RFLAGS) & X86_EFLAGS_IF;
-		vcpu->mp_state = VMM_MP_HALTED;
-		return 1;
-	}
-	/* An interrupt that can be taken now wakes the guest at once. */
-	if ((vcpu->irq_pending && vmx_interrupt_allowed(vcpu)) ||
-	    vcpu->nmi_pending)
-		return 1;
-	vcpu->run->exit_reason = VMM_EXIT_HLT;
-	return 0;
+	return vmm_x86_hlt(vcpu, vmcs_read(GUEST_RFLAGS) & X86_EFLAGS_IF,
+			   (entry & VMX_INTR_VALID) &&
+			   (entry & INTR_INFO_INTR_TYPE_MASK) ==
+			   INTR_TYPE_EXT_INTR);
 }
 
 static int vmx_handle_intr_window(struct vmm_vcpu *vcpu)
@@ -1877,32 +1862,6 @@ static int vmx_handle_exception(struct vmm_vcpu *vcpu)
 		return vmm_exit_internal(vcpu, VMM_INTERNAL_UNHANDLED_EXIT,
 					 EXIT_REASON_EXCEPTION_NMI, info);
 	}
-}
-
-/*
- * A triple fault: hand userspace the registers of the crash before the
- * vCPU is reset, so that it can say where the guest died.
- */
-static void vmx_report_shutdown(struct vmm_vcpu *vcpu)
-{
-	struct vmm_run *run = vcpu->run;
-	struct vmm_regs *r = &run->shutdown.regs;
-	u32 cs_ar = vmcs_read32(GUEST_CS_AR_BYTES);
-
-	memset(&run->shutdown, 0, sizeof(run->shutdown));
-	vmm_x86_get_gprs(vcpu, r);
-	r->rip = vmcs_read(GUEST_RIP);
-	r->rflags = vmcs_read(GUEST_RFLAGS);
-	run->shutdown.cr0 = vmx_guest_cr0();
-	run->shutdown.cr2 = to_vmx(vcpu)->cr2;
-	run->shutdown.cr3 = vmcs_read(GUEST_CR3);
-	run->shutdown.cr4 = vmx_guest_cr4();
-	run->shutdown.efer = vmcs_read(GUEST_IA32_EFER);
-	run->shutdown.cs_base = vmcs_read(GUEST_CS_BASE);
-	run->shutdown.cs = vmcs_read(GUEST_CS_SELECTOR);
-	run->shutdown.ss = vmcs_read(GUEST_SS_SELECTOR);
-	run->shutdown.cs_l = !!(cs_ar & VMX_AR_L_MASK);
-	run->shutdown.cs_db = !!(cs_ar & VMX_AR_DB_MASK);
 }
 
 static int vmx_fail_entry(struct vmm_vcpu *vcpu, u64 reason, u64 qual)
@@ -1990,7 +1949,7 @@ static int vmx_handle_exit(struct vmm_vcpu *vcpu, int reason)
 		vmx_inject_exception(vcpu, X86_TRAP_GP, true, 0);
 		return 1;
 	case EXIT_REASON_TRIPLE_FAULT:
-		vmx_report_shutdown(vcpu);
+		vmm_x86_report_shutdown(vcpu);
 		vmm_x86_vcpu_reset(vcpu);
 		vmx_vcpu_reset(vcpu);
 		vcpu->run->exit_reason = VMM_EXIT_SHUTDOWN;
