@@ -726,6 +726,7 @@ TEST_F(exits, shutdown)
 	struct vmm_sregs sregs;
 	struct vmm_regs regs;
 
+	VMM_TEST_NEEDS("svm-shutdown");
 	VMM_TEST_SETUP(t);
 	VMM_TEST_LOAD(t, ud2_guest);
 	long_mode(_metadata, t);
@@ -786,6 +787,7 @@ TEST_F(exits, fail_entry)
 	struct vmm_regs regs;
 	uint64_t reason;
 
+	VMM_TEST_NEEDS("svm-vmrun-checks");
 	VMM_TEST_SETUP(t);
 	fail_entry(_metadata, t, &regs, &sregs);
 	reason = t->vcpu->run->fail_entry.hardware_entry_failure_reason;
@@ -815,6 +817,7 @@ TEST_F(exits, fail_entry_keeps_state)
 	struct vmm_sregs sregs, after;
 	struct vmm_regs regs, now;
 
+	VMM_TEST_NEEDS("svm-vmrun-checks");
 	VMM_TEST_SETUP(t);
 	fail_entry(_metadata, t, &regs, &sregs);
 	ASSERT_EQ(0, vmm_get_regs(t->vcpu, &now));

@@ -136,6 +136,7 @@ TEST(shutdown_returns_host_fpu)
 	uint64_t after;
 	int ret;
 
+	VMM_TEST_NEEDS("svm-shutdown");
 	VMM_TEST_SETUP(&t);
 	VMM_TEST_LOAD(&t, shutdown_guest);
 	ASSERT_EQ(0, vmm_setup_long_mode(t.vcpu, GUEST_SYS, GUEST_CODE,
