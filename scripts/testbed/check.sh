@@ -56,6 +56,28 @@ if [ -n "${KVER_NEXT:-}" ] && [ -e "$next_ko" ]; then
 else
 	echo "check: no newer kernel (KVER_NEXT) built: its run is left out"
 fi
+# The VT-x engine (issue 5): one pass of all selftests in Bochs' Haswell
+# (VMX, EPT, unrestricted guest, VPID), judged by the same summary.
+# TB_BOCHS=0 leaves it out (the default until kmod/vmx.c loads there).
+# TB_FULL=1 (make check-full) adds the Linux guests to it, on vmm and on
+# kvm-intel beside it, and runs the selftests once more on Bochs' AMD
+# Zambezi (SVM with NRIPS and flush-by-ASID, which QEMU lacks).
+if [ "${TB_BOCHS:-0}" = 1 ] || [ "${TB_FULL:-0}" = 1 ]; then
+	vmx_linux=
+	[ "${TB_FULL:-0}" = 1 ] && vmx_linux="vmm_linux=vmm,kvm,vmm-triple"
+	"$here/run-bochs.sh" -q -n bochs-vmx -M corei7_haswell_4770 \
+		-t "${TB_BOCHS_TIMEOUT:-1200}" -p "${VMM_PARAMS:-}" -j check \
+		${vmx_linux:+-a "$vmx_linux"} || :
+	runs+=("$out/bochs-vmx.tap")
+else
+	echo "check: the Bochs VT-x pass is off (TB_BOCHS=0)"
+fi
+if [ "${TB_FULL:-0}" = 1 ]; then
+	"$here/run-bochs.sh" -q -n bochs-svm -M zambezi \
+		-t "${TB_BOCHS_TIMEOUT:-1200}" -p "${VMM_PARAMS:-}" -j check \
+		-a vmm_linux=vmm || :
+	runs+=("$out/bochs-svm.tap")
+fi
 # Without native tests there is no native.tap, and that is no failure.
 [ -e "$out/native.tap" ] && runs=("$out/native.tap" "${runs[@]}")
 "$here/summary.sh" "${runs[@]}"

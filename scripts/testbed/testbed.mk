@@ -2,9 +2,15 @@
 #
 # The emulated test bed (scripts/testbed/), included by the top Makefile.
 #
-#   make check         native tests, then the selftests in the QEMU machine
-#                      twice (5-level and 4-level host paging); the last
-#                      line says "N passed, N failed, N skipped"
+#   make check         native tests, then the selftests and Linux guests
+#                      in the QEMU machine (5- and 4-level host paging,
+#                      npt=0, the 6.12 kernel), then with TB_BOCHS=1 one
+#                      pass of the selftests in Bochs' Haswell (VT-x); the
+#                      last line says "N passed, N failed, N skipped"
+#   make check-full    the whole matrix: make check with the Bochs VT-x
+#                      pass, which also boots the Linux guest on vmm and
+#                      on kvm-intel, then the selftests and the Linux guest
+#                      on Bochs' Zambezi (SVM with NRIPS, flush-by-ASID)
 #   make check-native  only the programs in build/native-tests/
 #   make demo          vmm-run boots Linux in the machine, console shown
 #                      (on /dev/vmm, or /dev/kvm while vmm cannot)
@@ -15,10 +21,16 @@
 #   make bench         the machine runs build/bin/vmm-bench next to KVM,
 #                      then boots Linux TB_BOOTS (5) times on each; both
 #                      tables also go to build/bench.txt
+#   make bench-bochs   vmm-bench in Bochs' Haswell: vmm's VT-x engine
+#                      next to kvm-intel in the same machine; the table
+#                      goes to build/bench-bochs.txt (TB_BOCHS_BENCH: its
+#                      options, TB_BOCHS_BOOTS: Linux boots, default 0)
 #   make testbed-kvm   the machine with KVM's modules only: tests the bed
 #
 # Settings: TB_CPUS (vCPUs for check, default 2), TB_TIMEOUT (seconds per
-# boot), VMM_PARAMS (insmod vmm.ko parameters, e.g. VMM_PARAMS=npt=0).
+# QEMU boot), VMM_PARAMS (insmod vmm.ko parameters, e.g. VMM_PARAMS=npt=0),
+# TB_BOCHS (1: make check runs its Bochs VT-x pass; 0 until kmod/vmx.c
+# loads there), TB_BOCHS_TIMEOUT (seconds per Bochs run, default 1200).
 # Logs: build/testbed/NAME.log (console), NAME.tap (results).
 
 TB := scripts/testbed
@@ -28,7 +40,10 @@ TB_TIMEOUT ?= 300
 VMM_PARAMS ?=
 TB_RUN = $(TB)/run-qemu.sh -t $(TB_TIMEOUT) -p "$(VMM_PARAMS)"
 
-.PHONY: testbed-kvm demo-tiny check-linux
+TB_BOCHS ?= 0
+TB_BOCHS_TIMEOUT ?= 1200
+
+.PHONY: testbed-kvm demo-tiny check-linux check-full bench-bochs
 
 # Native tests come from tests/native/native.mk (NT_PROGS, target
 # native-tests) when the top Makefile includes it; the second expansion
@@ -37,7 +52,14 @@ TB_RUN = $(TB)/run-qemu.sh -t $(TB_TIMEOUT) -p "$(VMM_PARAMS)"
 NATIVE_TESTS = $$(if $$(NT_PROGS),native-tests)
 
 check: all kmod-next $(NATIVE_TESTS)
-	@$(TB)/check.sh -t $(TB_TIMEOUT) -c $(TB_CPUS) -p "$(VMM_PARAMS)"
+	@TB_BOCHS=$(TB_BOCHS) TB_BOCHS_TIMEOUT=$(TB_BOCHS_TIMEOUT) \
+		VMM_PARAMS="$(VMM_PARAMS)" \
+		$(TB)/check.sh -t $(TB_TIMEOUT) -c $(TB_CPUS) -p "$(VMM_PARAMS)"
+
+check-full: all kmod-next $(NATIVE_TESTS)
+	@TB_FULL=1 TB_BOCHS_TIMEOUT=$(TB_BOCHS_TIMEOUT) \
+		VMM_PARAMS="$(VMM_PARAMS)" \
+		$(TB)/check.sh -t $(TB_TIMEOUT) -c $(TB_CPUS) -p "$(VMM_PARAMS)"
 
 check-native: $(NATIVE_TESTS)
 	@$(TB)/run-native.sh
@@ -73,3 +95,24 @@ bench: all
 
 testbed-kvm:
 	@$(TB_RUN) -n kvm -j kvm
+
+# The exit-cost table under VT-x: Bochs' Haswell runs vmm-bench with
+# vmm's VT-x engine and kvm-intel loaded side by side (while vmm.ko cannot
+# load there, KVM's column alone, and the run fails).  An exit costs more
+# emulated time under Bochs than under QEMU: fewer iterations by default.
+TB_BOCHS_BENCH ?= -n 20000 -r 5
+TB_BOCHS_BOOTS ?= 0
+bench-bochs: all
+	@$(TB)/run-bochs.sh -t $(TB_BOCHS_TIMEOUT) -p "$(VMM_PARAMS)" \
+		-n bench-bochs -M corei7_haswell_4770 -j bench -q \
+		-a "vmm_bench_boots=$(TB_BOCHS_BOOTS) vmm_bench_args=\"$(TB_BOCHS_BENCH)\""; \
+		rc=$$?; \
+	awk '{ sub(/\r+$$/, "") } / vmm-testbed end vmm-bench /{ f = 0 } \
+		f; / vmm-testbed begin vmm-bench /{ f = 1 }' \
+		$(TB_OUT)/bench-bochs.log >$(O)/bench-bochs.txt; \
+	if [ "$(TB_BOCHS_BOOTS)" != 0 ]; then echo >>$(O)/bench-bochs.txt; \
+		$(TB)/bench-linux.sh $(TB_OUT)/bench-bochs.log \
+			>>$(O)/bench-bochs.txt || rc=1; fi; \
+	cat $(O)/bench-bochs.txt; \
+	[ -s $(O)/bench-bochs.txt ] || tail -n 40 $(TB_OUT)/bench-bochs.log; \
+	exit $$rc
