@@ -787,7 +787,6 @@ TEST_F(exits, fail_entry)
 	struct vmm_regs regs;
 	uint64_t reason;
 
-	VMM_TEST_NEEDS("svm-vmrun-checks");
 	VMM_TEST_SETUP(t);
 	fail_entry(_metadata, t, &regs, &sregs);
 	reason = t->vcpu->run->fail_entry.hardware_entry_failure_reason;
@@ -817,7 +816,6 @@ TEST_F(exits, fail_entry_keeps_state)
 	struct vmm_sregs sregs, after;
 	struct vmm_regs regs, now;
 
-	VMM_TEST_NEEDS("svm-vmrun-checks");
 	VMM_TEST_SETUP(t);
 	fail_entry(_metadata, t, &regs, &sregs);
 	ASSERT_EQ(0, vmm_get_regs(t->vcpu, &now));

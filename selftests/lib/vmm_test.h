@@ -116,9 +116,8 @@ static inline struct vmm_vm *__vmm_test_vm(struct __test_metadata *_metadata,
 /*
  * Skips a test that needs something the emulator under this test machine
  * gets so wrong that the whole machine stops (Bochs 2.7 with SVM: an SVM
- * guest's triple fault never becomes the SHUTDOWN intercept, "svm-shutdown";
- * a VMRUN of a state its consistency checks must refuse hangs it,
- * "svm-vmrun-checks").  scripts/testbed/run-bochs.sh lists those words in
+ * guest's triple fault never becomes the SHUTDOWN intercept,
+ * "svm-shutdown").  scripts/testbed/run-bochs.sh lists such words in
  * vmm_emulator_lacks= on the kernel command line; /init passes it on as
  * environment.  On real hardware it is never set.
  */
