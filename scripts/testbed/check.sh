@@ -5,7 +5,8 @@
 # with 5-level and with 4-level host paging, each followed by Linux guests
 # under vmm-run, once more with nested paging off (npt=0: the suite must
 # report its tests as skipped, not fail), once on the newer LTS kernel
-# when one is installed (KVER_NEXT), then one summary.
+# when one is installed (KVER_NEXT), once in Bochs with VT-x (TB_BOCHS),
+# then one summary.
 #
 #   check.sh [run-qemu.sh options, e.g. -t 300 -c 2 -p npt=0]
 #
@@ -58,11 +59,11 @@ else
 fi
 # The VT-x engine (issue 5): one pass of all selftests in Bochs' Haswell
 # (VMX, EPT, unrestricted guest, VPID), judged by the same summary.
-# TB_BOCHS=0 leaves it out (the default until kmod/vmx.c loads there).
+# TB_BOCHS=0 leaves it out.
 # TB_FULL=1 (make check-full) adds the Linux guests to it, on vmm and on
 # kvm-intel beside it, and runs the selftests once more on Bochs' AMD
 # Zambezi (SVM with NRIPS and flush-by-ASID, which QEMU lacks).
-if [ "${TB_BOCHS:-0}" = 1 ] || [ "${TB_FULL:-0}" = 1 ]; then
+if [ "${TB_BOCHS:-1}" = 1 ] || [ "${TB_FULL:-0}" = 1 ]; then
 	vmx_linux=
 	[ "${TB_FULL:-0}" = 1 ] && vmx_linux="vmm_linux=vmm,kvm,vmm-triple"
 	"$here/run-bochs.sh" -q -n bochs-vmx -M corei7_haswell_4770 \

@@ -4,9 +4,10 @@
 #
 #   make check         native tests, then the selftests and Linux guests
 #                      in the QEMU machine (5- and 4-level host paging,
-#                      npt=0, the 6.12 kernel), then with TB_BOCHS=1 one
-#                      pass of the selftests in Bochs' Haswell (VT-x); the
-#                      last line says "N passed, N failed, N skipped"
+#                      npt=0, the 6.12 kernel), then one pass of the
+#                      selftests in Bochs' Haswell (VT-x; TB_BOCHS=0 leaves
+#                      it out); the last line says "N passed, N failed,
+#                      N skipped"
 #   make check-full    the whole matrix: make check with the Bochs VT-x
 #                      pass, which also boots the Linux guest on vmm and
 #                      on kvm-intel, then the selftests and the Linux guest
@@ -29,8 +30,8 @@
 #
 # Settings: TB_CPUS (vCPUs for check, default 2), TB_TIMEOUT (seconds per
 # QEMU boot), VMM_PARAMS (insmod vmm.ko parameters, e.g. VMM_PARAMS=npt=0),
-# TB_BOCHS (1: make check runs its Bochs VT-x pass; 0 until kmod/vmx.c
-# loads there), TB_BOCHS_TIMEOUT (seconds per Bochs run, default 1200).
+# TB_BOCHS (0: make check leaves its Bochs VT-x pass out; default 1),
+# TB_BOCHS_TIMEOUT (seconds per Bochs run, default 1200).
 # Logs: build/testbed/NAME.log (console), NAME.tap (results).
 
 TB := scripts/testbed
@@ -40,7 +41,7 @@ TB_TIMEOUT ?= 300
 VMM_PARAMS ?=
 TB_RUN = $(TB)/run-qemu.sh -t $(TB_TIMEOUT) -p "$(VMM_PARAMS)"
 
-TB_BOCHS ?= 0
+TB_BOCHS ?= 1
 TB_BOCHS_TIMEOUT ?= 1200
 
 .PHONY: testbed-kvm demo-tiny check-linux check-full bench-bochs
@@ -97,8 +98,8 @@ testbed-kvm:
 	@$(TB_RUN) -n kvm -j kvm
 
 # The exit-cost table under VT-x: Bochs' Haswell runs vmm-bench with
-# vmm's VT-x engine and kvm-intel loaded side by side (while vmm.ko cannot
-# load there, KVM's column alone, and the run fails).  An exit costs more
+# vmm's VT-x engine and kvm-intel loaded side by side (where vmm.ko cannot
+# load, KVM's column alone, and the run fails).  An exit costs more
 # emulated time under Bochs than under QEMU: fewer iterations by default.
 TB_BOCHS_BENCH ?= -n 20000 -r 5
 TB_BOCHS_BOOTS ?= 0
