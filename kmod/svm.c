@@ -63,11 +63,6 @@ struct svm_vcpu {
 	 */
 	bool fpu_active;
 	u64 guest_cr0;
-	/*
-	 * An external interrupt waits in V_IRQ/V_INTR_VECTOR for the guest
-	 * to take it (svm_load_virq); the CPU clears V_IRQ when it does.
-	 */
-	bool virq_loaded;
 	bool nmi_masked;	/* an NMI handler runs until its IRET */
 	bool awaiting_iret;	/* its IRET was seen, at iret_rip... */
 	bool nmi_singlestep;	/* ...and is being single-stepped */
@@ -96,6 +91,23 @@ static inline void svm_set_intercept(struct vmcb *vmcb, int bit)
 static inline void svm_clr_intercept(struct vmcb *vmcb, int bit)
 {
 	vmcb->control.intercepts[bit / 32] &= ~BIT(bit % 32);
+}
+
+static inline bool svm_has_intercept(struct vmcb *vmcb, int bit)
+{
+	return vmcb->control.intercepts[bit / 32] & BIT(bit % 32);
+}
+
+/*
+ * An interrupt waits in V_IRQ for the guest to take it: V_IRQ without
+ * the VINTR intercept (with it, V_IRQ only asks for a window exit).  The
+ * CPU clears V_IRQ once it has begun the delivery; one cut short by an
+ * exit comes back in EXITINTINFO (svm_reinject).
+ */
+static bool svm_virq_loaded(struct vmcb *vmcb)
+{
+	return (vmcb->control.int_ctl & V_IRQ_MASK) &&
+	       !svm_has_intercept(vmcb, INTERCEPT_VINTR);
 }
 
 #define SVM_LAZY_CR0	(X86_CR0_TS | X86_CR0_MP)
@@ -365,7 +377,6 @@ static void svm_vcpu_reset(struct vmm_vcpu *vcpu)
 	vcpu->gpr[VMM_RDX] = 0x600;	/* family 6 signature, as at RESET */
 	svm->asid_generation = 0;
 	svm->nmi_masked = svm->awaiting_iret = svm->nmi_singlestep = false;
-	svm->virq_loaded = false;
 	svm->save_dirty = true;
 }
 
@@ -625,13 +636,12 @@ static void svm_inject_exception(struct vmm_vcpu *vcpu, int vector,
 
 static bool svm_interrupt_allowed(struct vmm_vcpu *vcpu)
 {
-	struct svm_vcpu *svm = to_svm(vcpu);
-	struct vmcb *vmcb = svm->vmcb;
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
 
 	return (vmcb->save.rflags & X86_EFLAGS_IF) &&
 	       !(vmcb->control.int_state & SVM_INTERRUPT_SHADOW_MASK) &&
 	       !(vmcb->control.event_inj & SVM_EVTINJ_VALID) &&
-	       !svm->virq_loaded;
+	       !svm_virq_loaded(vmcb);
 }
 
 /* Ask for a VINTR exit as soon as the guest can take an interrupt. */
@@ -671,7 +681,7 @@ static void svm_request_tpr_window(struct vmcb *vmcb, int class)
  * (another CPU's interrupt, its round-robin timer) delivers it a second
  * time, whatever IF says.  A Linux guest with two vCPUs took such a copy
  * between its interrupt entry and SWAPGS and died of a stack overflow
- * (scripts/testbed: the -c 2 boot, about one in 30).
+ * (scripts/testbed: the -c 2 boot, once in about 50).
  */
 static void svm_load_virq(struct vmm_vcpu *vcpu, u8 vector)
 {
@@ -685,18 +695,6 @@ static void svm_load_virq(struct vmm_vcpu *vcpu, u8 vector)
 		      (0xf << V_INTR_PRIO_SHIFT);
 	/* A window exit would come instead of the delivery. */
 	svm_clr_intercept(svm->vmcb, INTERCEPT_VINTR);
-	svm->virq_loaded = true;
-}
-
-/*
- * After an exit: was the interrupt in V_IRQ taken?  The CPU clears V_IRQ
- * once it has begun the delivery; one cut short by the exit comes back
- * in EXITINTINFO (svm_reinject).
- */
-static void svm_virq_sync(struct svm_vcpu *svm)
-{
-	if (svm->virq_loaded && !(svm->vmcb->control.int_ctl & V_IRQ_MASK))
-		svm->virq_loaded = false;
 }
 
 /* With an irqchip: the PIC's or the LAPIC's interrupt, when IF allows. */
@@ -706,7 +704,7 @@ static void svm_irqchip_inject(struct vmm_vcpu *vcpu)
 	struct vmcb *vmcb = svm->vmcb;
 	int tpr_class, v;
 
-	if (svm->virq_loaded)
+	if (svm_virq_loaded(svm->vmcb))
 		return;		/* the guest has yet to take the last one */
 	if (!vmm_irq_pending(vcpu, &tpr_class)) {
 		if (tpr_class > 0)
@@ -737,7 +735,6 @@ static void svm_inject_events(struct vmm_vcpu *vcpu)
 	struct vmcb *vmcb = svm->vmcb;
 	struct vmcb_control_area *c = &vmcb->control;
 
-	svm_virq_sync(svm);
 	/* The LAPIC's TPR is what the guest sees in CR8. */
 	if (vcpu->lapic)
 		c->int_ctl = (c->int_ctl & ~V_TPR_MASK) |
@@ -767,7 +764,7 @@ static void svm_inject_events(struct vmm_vcpu *vcpu)
 		svm_irqchip_inject(vcpu);
 		return;
 	}
-	if (svm->virq_loaded)
+	if (svm_virq_loaded(svm->vmcb))
 		return;
 	if (vcpu->irq_pending) {
 		if (svm_interrupt_allowed(vcpu)) {
@@ -798,7 +795,6 @@ static void svm_reinject(struct vmm_vcpu *vcpu)
 	u32 type = info & SVM_EXITINTINFO_TYPE_MASK;
 	u8 vector = info & SVM_EXITINTINFO_VEC_MASK;
 
-	svm_virq_sync(svm);
 	if (!(info & SVM_EXITINTINFO_VALID))
 		return;
 	if (type == SVM_EXITINTINFO_TYPE_SOFT ||
@@ -807,7 +803,7 @@ static void svm_reinject(struct vmm_vcpu *vcpu)
 		return;
 	if (type == SVM_EXITINTINFO_TYPE_INTR ||
 	    (type == SVM_EXITINTINFO_TYPE_EXEPT && vector >= 32)) {
-		if (!svm->virq_loaded)
+		if (!svm_virq_loaded(svm->vmcb))
 			svm_load_virq(vcpu, vector);
 		return;
 	}
@@ -1138,7 +1134,7 @@ static int svm_handle_hlt(struct vmm_vcpu *vcpu)
 	svm_skip(vcpu, 1);
 	/* An interrupt already in V_IRQ is taken as soon as the guest runs. */
 	return vmm_x86_hlt(vcpu, to_svm(vcpu)->vmcb->save.rflags &
-			   X86_EFLAGS_IF, to_svm(vcpu)->virq_loaded);
+			   X86_EFLAGS_IF, svm_virq_loaded(to_svm(vcpu)->vmcb));
 }
 
 static int svm_handle_vintr(struct vmm_vcpu *vcpu)
@@ -1270,7 +1266,6 @@ static void svm_fill_run(struct vmm_vcpu *vcpu)
 	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
 	struct vmm_run *run = vcpu->run;
 
-	svm_virq_sync(to_svm(vcpu));
 	run->if_flag = !!(vmcb->save.rflags & X86_EFLAGS_IF);
 	run->ready_for_interrupt_injection = svm_interrupt_allowed(vcpu) &&
 					     !vcpu->irq_pending;
