@@ -259,17 +259,18 @@ TEST_F_TIMEOUT(npt, backing_changes, 180)
  * writes must break the sharing like the parent's own writes do, never
  * land in the pages the child still sees.
  */
-TEST_F(npt, fork_copy_on_write)
+/*
+ * fork(), then the guest writes pattern @now over @before: the child
+ * must still see @before in every page, the parent and the guest @now.
+ */
+static void fork_then_write(struct __test_metadata *_metadata,
+			    struct npt_ctx *c, uint64_t before, uint64_t now)
 {
-	const uint64_t s1 = 0x100000000ULL, s2 = 0x200000000ULL;
-	struct npt_ctx *c = &self->c;
-	int status, go[2], bad;
+	int status, go[2];
 	uint64_t i;
 	pid_t pid;
 	char b;
 
-	NPT_SETUP(c);
-	command(_metadata, c, CMD_WRITE, s1);
 	ASSERT_EQ(0, pipe(go));
 	fflush(NULL);
 	pid = fork();
@@ -280,23 +281,32 @@ TEST_F(npt, fork_copy_on_write)
 		if (read(go[0], &b, 1) != 1)
 			_exit(2);
 		for (i = 0; i < BIG_PAGES; i++)
-			if (*page_word(c, i) != s1 + i)
+			if (*page_word(c, i) != before + i)
 				_exit(1);
 		_exit(0);
 	}
 	close(go[0]);
-	command(_metadata, c, CMD_WRITE, s2);
+	command(_metadata, c, CMD_WRITE, now);
 	ASSERT_EQ(1, write(go[1], "x", 1));
 	close(go[1]);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
-	bad = WEXITSTATUS(status);
-	ASSERT_EQ(0, bad) TH_LOG("the child saw the guest's writes");
+	ASSERT_EQ(0, WEXITSTATUS(status)) TH_LOG("the child saw the guest's writes");
 	for (i = 0; i < BIG_PAGES; i++) {
-		ASSERT_EQ(s2 + i, *page_word(c, i)) TH_LOG("page %lu",
+		ASSERT_EQ(now + i, *page_word(c, i)) TH_LOG("page %lu",
 							    (unsigned long)i);
 	}
-	check(_metadata, c, s2, BIG_PAGES, pattern_sum(s2, 1));
+	check(_metadata, c, now, BIG_PAGES, pattern_sum(now, 1));
+}
+
+TEST_F(npt, fork_copy_on_write)
+{
+	const uint64_t s1 = 0x100000000ULL, s2 = 0x200000000ULL;
+	struct npt_ctx *c = &self->c;
+
+	NPT_SETUP(c);
+	command(_metadata, c, CMD_WRITE, s1);
+	fork_then_write(_metadata, c, s1, s2);
 }
 
 /* A slot at 512 GiB: entries past index 0 at the upper levels. */
@@ -381,12 +391,9 @@ TEST_F_TIMEOUT(npt, huge_pages, 180)
 	const uint64_t one = 3 * 512 + 7, run = 5 * 512 + 100;	/* pages */
 	struct npt_ctx *c = &self->c;
 	struct vmm_test *t = &c->t;
-	int status, go[2];
 	uint64_t i, npf, sum;
 	unsigned long kb;
 	uint8_t *dst;
-	char b;
-	pid_t pid;
 
 	NPT_SETUP(c);
 	/*
@@ -445,31 +452,7 @@ TEST_F_TIMEOUT(npt, huge_pages, 180)
 	check(_metadata, c, s2, BIG_PAGES, pattern_sum(s2, 1));
 
 	/* fork: the guest's writes break the sharing, the child sees s2. */
-	ASSERT_EQ(0, pipe(go));
-	fflush(NULL);
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		close(go[1]);
-		if (read(go[0], &b, 1) != 1)
-			_exit(2);
-		for (i = 0; i < BIG_PAGES; i++)
-			if (*page_word(c, i) != s2 + i)
-				_exit(1);
-		_exit(0);
-	}
-	close(go[0]);
-	command(_metadata, c, CMD_WRITE, s3);
-	ASSERT_EQ(1, write(go[1], "x", 1));
-	close(go[1]);
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	ASSERT_TRUE(WIFEXITED(status));
-	ASSERT_EQ(0, WEXITSTATUS(status)) TH_LOG("the child saw the guest's writes");
-	for (i = 0; i < BIG_PAGES; i++) {
-		ASSERT_EQ(s3 + i, *page_word(c, i)) TH_LOG("page %lu",
-							    (unsigned long)i);
-	}
-	check(_metadata, c, s3, BIG_PAGES, pattern_sum(s3, 1));
+	fork_then_write(_metadata, c, s2, s3);
 }
 
 TEST_HARNESS_MAIN
